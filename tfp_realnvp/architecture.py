@@ -1,0 +1,102 @@
+"""Builds the multi-scale Real NVP flow (paper sec. 3.6) from layer factories."""
+
+import tensorflow_probability as tfp
+
+from tfp_realnvp.bijectors import AffineCoupling
+from tfp_realnvp.bijectors import BatchNormalization
+from tfp_realnvp.bijectors import FactorOut
+from tfp_realnvp.bijectors import logit_transform
+from tfp_realnvp.bijectors import make_mask
+from tfp_realnvp.bijectors import squeeze
+
+tfb = tfp.bijectors
+
+
+def max_num_scales(image_shape):
+  """Largest `num_scales` for (H, W, C): every scale but the last halves H and W."""
+  height, width = image_shape[0], image_shape[1]
+  scales = 1
+  while height % 2 == 0 and width % 2 == 0:
+    height, width, scales = height // 2, width // 2, scales + 1
+  return scales
+
+
+def scale_shapes(image_shape, num_scales):
+  """Event shapes (H, W, C) that the flow's scales work on, finest first.
+
+  Raises:
+    ValueError: if H or W cannot be halved `num_scales - 1` times.
+  """
+  limit = max_num_scales(image_shape)
+  if not 1 <= num_scales <= limit:
+    raise ValueError(
+        f"num_scales must be in [1, {limit}] for image shape "
+        f"{tuple(image_shape)} (each scale but the last halves H and W); "
+        f"got {num_scales}.")
+  height, width, channels = image_shape
+  shapes = [(height, width, channels)]
+  for _ in range(num_scales - 1):
+    height, width, channels = height // 2, width // 2, 2 * channels
+    shapes.append((height, width, channels))
+  return shapes
+
+
+class FlowBuilder:
+  """Assembles the bijector; the layers it needs come from the given factories.
+
+  `make_network(name, event_shape)` must return a built s/t network for a
+  coupling on `event_shape`; `make_moments(name, channels)` a built
+  `MovingMoments` layer, or None to leave batch normalization out. The caller
+  (the Keras model) owns what the factories create.
+  """
+
+  def __init__(self, num_coupling_layers, make_network, make_moments):
+    self._num_coupling_layers = num_coupling_layers
+    self._make_network = make_network
+    self._make_moments = make_moments
+
+  def build(self, image_shape, num_scales, alpha, dtype):
+    """Returns the flow as a `tfb.Chain`: forward maps latents to pixels.
+
+    The chain lists its steps in the data-to-latent order of the paper
+    (`Chain.inverse` runs them first to last): the logit transform, then
+    scale 0. Scale k < last: checkerboard couplings, squeeze, channel
+    couplings, factor out half of the channels (the rest go to scale k+1),
+    unsqueeze. The last scale: one more checkerboard coupling than the others.
+    Each coupling is followed by batch normalization when enabled.
+    """
+    shapes = scale_shapes(image_shape, num_scales)
+    return tfb.Chain([logit_transform(alpha, dtype=dtype),
+                      self._scale(shapes, 0)], name="real_nvp")
+
+  def _scale(self, shapes, index):
+    event_shape = shapes[index]
+    prefix = f"scale{index}"
+    if index == len(shapes) - 1:
+      return tfb.Chain(self._couplings(
+          prefix, "checkerboard", event_shape,
+          self._num_coupling_layers + 1), name=prefix)
+    height, width, channels = event_shape
+    squeezed = (height // 2, width // 2, 4 * channels)
+    steps = self._couplings(prefix, "checkerboard", event_shape,
+                            self._num_coupling_layers)
+    steps.append(tfb.Invert(squeeze(event_shape, name=f"{prefix}_squeeze")))
+    steps += self._couplings(prefix, "channel", squeezed,
+                             self._num_coupling_layers)
+    steps.append(FactorOut(self._scale(shapes, index + 1),
+                           num_factored=2 * channels,
+                           name=f"{prefix}_factor_out"))
+    steps.append(squeeze(event_shape, name=f"{prefix}_unsqueeze"))
+    return tfb.Chain(steps, name=prefix)
+
+  def _couplings(self, prefix, mask_type, event_shape, count):
+    steps = []
+    for i in range(count):
+      name = f"{prefix}_{mask_type}{i}"
+      network = self._make_network(f"{name}_network", event_shape)
+      steps.append(AffineCoupling(make_mask(mask_type, event_shape, i % 2),
+                                  network, name=f"{name}_coupling"))
+      moments = self._make_moments(f"{name}_moments", event_shape[-1])
+      if moments is not None:
+        steps.append(BatchNormalization(moments, name=f"{name}_batch_norm"))
+    return steps

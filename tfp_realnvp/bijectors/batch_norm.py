@@ -1,0 +1,80 @@
+"""Batch normalization as a bijector with running averages (paper sec. 3.7).
+
+Why a bijector of our own: `tfb.BatchNormalization` wraps a Keras-2 layer,
+whose variables Keras 3 does not track, and fixes `training` when it is built;
+here the state is a Keras 3 layer and `training` is a call argument.
+"""
+
+import tensorflow as tf
+
+from tfp_realnvp.bijectors.augmented import AugmentedBijector
+
+
+class BatchNormalization(AugmentedBijector):
+  """Per-channel normalization of [N, H, W, C] activations, invertible.
+
+  With mu, var the per-channel statistics and eps the layer's epsilon:
+
+  ```none
+  inverse (data -> latent):  x = (y - mu) / sqrt(var + eps)
+  forward (latent -> data):  y = x * sqrt(var + eps) + mu
+  log|det dy/dx| = 1/2 * H * W * sum_c log(var_c + eps)
+  ```
+
+  With `training=True`, `inverse` uses the batch's mean and (biased) variance
+  over N, H, W, and moves the running averages towards them; the batch
+  statistics are treated as constants in the log-determinant, as in the paper.
+  Otherwise, and always in `forward`, the running averages are used.
+
+  Keyword arguments: `training`, Python bool (default False).
+  """
+
+  accepted_kwargs = ("training",)
+
+  def __init__(self, moments, validate_args=False, name="batch_norm"):
+    """Args:
+      moments: a built `tfp_realnvp.layers.MovingMoments` layer holding the
+        running mean and variance [C] and epsilon.
+      validate_args: Python bool, TFP's argument validation flag.
+      name: bijector name, unique within its chain.
+    """
+    parameters = dict(locals())
+    self._moments = moments
+    super().__init__(
+        forward_min_event_ndims=3,
+        validate_args=validate_args,
+        parameters=parameters,
+        name=name)
+
+  @property
+  def moments(self):
+    """The `MovingMoments` layer holding the running statistics."""
+    return self._moments
+
+  def _moving_statistics(self, dtype):
+    return (tf.cast(self._moments.moving_mean, dtype),
+            tf.cast(self._moments.moving_variance, dtype))
+
+  def _log_det(self, tensor, variance):
+    """1/2 * H * W * sum_c log(var_c + eps), broadcast to the batch shape [N]."""
+    height_width = tf.cast(tf.reduce_prod(tf.shape(tensor)[-3:-1]), tensor.dtype)
+    per_example = 0.5 * height_width * tf.reduce_sum(
+        tf.math.log(variance + self._moments.epsilon))
+    return tf.fill(tf.shape(tensor)[:-3], per_example)
+
+  def _augmented_forward(self, x, training=False):
+    del training  # The forward direction cannot know a batch's statistics.
+    mean, variance = self._moving_statistics(x.dtype)
+    y = x * tf.sqrt(variance + self._moments.epsilon) + mean
+    fldj = self._log_det(x, variance)
+    return y, {"fldj": fldj, "ildj": -fldj}
+
+  def _augmented_inverse(self, y, training=False):
+    if training:
+      mean, variance = tf.nn.moments(y, axes=[0, 1, 2])
+      self._moments.update(mean, variance)
+    else:
+      mean, variance = self._moving_statistics(y.dtype)
+    x = (y - mean) * tf.math.rsqrt(variance + self._moments.epsilon)
+    fldj = self._log_det(y, variance)
+    return x, {"fldj": fldj, "ildj": -fldj}

@@ -1,0 +1,44 @@
+"""Routes keyword arguments through nested TFP chains to the bijectors that take them."""
+
+from tensorflow_probability.python.bijectors import chain
+from tensorflow_probability.python.bijectors import invert
+
+from tfp_realnvp.bijectors.factor_out import FactorOut
+
+# `tfb.Chain(...)` and `tfb.Invert(...)` return the non-composite-tensor base
+# classes `_Chain` and `_Invert` when their members are not composite tensors,
+# as ours are not; the public names are subclasses of these.
+_CHAIN_TYPES = (chain._Chain,)  # pylint: disable=protected-access
+_INVERT_TYPES = (invert._Invert,)  # pylint: disable=protected-access
+
+
+def route_kwargs(bijector, **kwargs):
+  """Returns the keyword arguments `bijector.forward/inverse` needs to deliver `kwargs`.
+
+  `tfb.Chain` gives each member `kwargs[member.name]`, `tfb.Invert` and
+  `FactorOut` pass theirs on unchanged, and a leaf bijector takes only the
+  names in its `accepted_kwargs` (e.g. `conditional_input` for couplings,
+  `training` for batch normalization).
+
+  Example: `flow.inverse(x, **route_kwargs(flow, conditional_input=c))`.
+
+  Raises:
+    ValueError: if two members of one chain that take keyword arguments
+      share a name (routing would be ambiguous).
+  """
+  if isinstance(bijector, _CHAIN_TYPES):
+    routed = {}
+    for member in bijector.bijectors:
+      member_kwargs = route_kwargs(member, **kwargs)
+      if member_kwargs and member.name in routed:
+        raise ValueError(
+            f"Bijectors within {bijector.name!r} that take keyword arguments "
+            f"need unique names; {member.name!r} appears twice.")
+      routed[member.name] = member_kwargs
+    return {name: value for name, value in routed.items() if value}
+  if isinstance(bijector, _INVERT_TYPES):
+    return route_kwargs(bijector.bijector, **kwargs)
+  if isinstance(bijector, FactorOut):
+    return route_kwargs(bijector.inner, **kwargs)
+  accepted = getattr(bijector, "accepted_kwargs", ())
+  return {key: value for key, value in kwargs.items() if key in accepted}

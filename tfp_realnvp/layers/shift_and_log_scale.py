@@ -1,0 +1,110 @@
+"""The s/t network of an affine coupling: a ResNet with weight normalization (paper sec. 4.1)."""
+
+import keras
+from keras import ops
+
+from tfp_realnvp.layers.weight_norm_conv import WeightNormConv2D
+
+
+@keras.saving.register_keras_serializable(package="tfp_realnvp")
+class ShiftAndLogScaleResNet(keras.layers.Layer):
+  """Computes (log_scale, shift) for an affine coupling.
+
+  ```none
+  h = conv3x3(input) [+ dense(conditional_input) broadcast over H, W]
+  h = h + conv3x3(relu(conv3x3(relu(h))))     (num_res_blocks times)
+  raw_s, t = split(conv3x3_zero_init(relu(h)))
+  log_scale = scale * tanh(raw_s)             (bounded, paper sec. 4.1)
+  ```
+
+  The convolutions are weight-normalized except the last, which starts at
+  zero so that a new coupling is the identity (s = t = 0). `scale` is a
+  learned per-channel vector starting at 1.
+
+  Call: `layer(inputs, conditional_input=None)` with inputs [N, H, W, C_in]
+  float and conditional_input [N, K] float (required iff `conditional_dims`
+  was given); returns `(log_scale, shift)`, each [N, H, W, output_channels].
+  """
+
+  def __init__(self, output_channels, filters=32, num_res_blocks=4,
+               conditional_dims=None, **kwargs):
+    """Args:
+      output_channels: int >= 1, channels C of the coupling's event.
+      filters: int >= 1, feature maps of the hidden convolutions.
+      num_res_blocks: int >= 0, residual blocks.
+      conditional_dims: int K >= 1 for a conditional network, else None.
+      **kwargs: `keras.layers.Layer` arguments.
+
+    Raises:
+      ValueError: if a size is out of range.
+    """
+    super().__init__(**kwargs)
+    for arg_name, value, minimum in (("output_channels", output_channels, 1),
+                                     ("filters", filters, 1),
+                                     ("num_res_blocks", num_res_blocks, 0)):
+      if int(value) < minimum:
+        raise ValueError(f"{arg_name} must be >= {minimum}; got {value}.")
+    if conditional_dims is not None and int(conditional_dims) < 1:
+      raise ValueError(
+          f"conditional_dims must be None or >= 1; got {conditional_dims}.")
+    self.output_channels = int(output_channels)
+    self.filters = int(filters)
+    self.num_res_blocks = int(num_res_blocks)
+    self.conditional_dims = (None if conditional_dims is None
+                             else int(conditional_dims))
+    self.input_conv = WeightNormConv2D(self.filters, name="input_conv")
+    self.res_convs = [
+        (WeightNormConv2D(self.filters, name=f"block{i}_conv0"),
+         WeightNormConv2D(self.filters, name=f"block{i}_conv1"))
+        for i in range(self.num_res_blocks)
+    ]
+    self.output_conv = keras.layers.Conv2D(
+        2 * self.output_channels, 3, padding="same",
+        kernel_initializer="zeros", name="output_conv")
+    self.conditional_dense = (
+        None if self.conditional_dims is None else
+        keras.layers.Dense(self.filters, name="conditional_dense"))
+
+  def build(self, input_shape, conditional_input_shape=None):
+    input_shape = tuple(input_shape)
+    hidden_shape = input_shape[:-1] + (self.filters,)
+    self.input_conv.build(input_shape)
+    for first, second in self.res_convs:
+      first.build(hidden_shape)
+      second.build(hidden_shape)
+    self.output_conv.build(hidden_shape)
+    if self.conditional_dense is not None:
+      self.conditional_dense.build((None, self.conditional_dims))
+    self.scale = self.add_weight(
+        shape=(self.output_channels,), initializer="ones", name="scale")
+
+  def call(self, inputs, conditional_input=None):
+    hidden = self.input_conv(inputs)
+    hidden = hidden + self._conditional_bias(conditional_input, hidden.dtype)
+    for first, second in self.res_convs:
+      hidden = hidden + second(ops.relu(first(ops.relu(hidden))))
+    raw_log_scale, shift = ops.split(
+        self.output_conv(ops.relu(hidden)), 2, axis=-1)
+    log_scale = ops.cast(self.scale, raw_log_scale.dtype) * ops.tanh(
+        raw_log_scale)
+    return log_scale, shift
+
+  def _conditional_bias(self, conditional_input, dtype):
+    if self.conditional_dense is None:
+      if conditional_input is not None:
+        raise ValueError("This network is unconditional; got a "
+                         "conditional_input.")
+      return ops.zeros((), dtype)
+    if conditional_input is None:
+      raise ValueError(
+          f"This network is conditional: it needs conditional_input of shape "
+          f"[N, {self.conditional_dims}].")
+    bias = self.conditional_dense(ops.cast(conditional_input, dtype))
+    return bias[:, None, None, :]
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(output_channels=self.output_channels, filters=self.filters,
+                  num_res_blocks=self.num_res_blocks,
+                  conditional_dims=self.conditional_dims)
+    return config

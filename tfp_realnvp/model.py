@@ -1,0 +1,312 @@
+"""The Real NVP Keras model (Dinh, Sohl-Dickstein, Bengio, ICLR 2017)."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_realnvp import validation
+from tfp_realnvp.architecture import FlowBuilder
+from tfp_realnvp.architecture import scale_shapes
+from tfp_realnvp.bijectors import route_kwargs
+from tfp_realnvp.layers import MovingMoments
+from tfp_realnvp.layers import ShiftAndLogScaleResNet
+
+tfd = tfp.distributions
+
+
+@keras.saving.register_keras_serializable(package="tfp_realnvp")
+class RealNVP(keras.Model):
+  """Real NVP density model of images, trainable with `fit`.
+
+  The flow `self.flow` is a TFP bijector whose `forward` maps latents to
+  pixels (TFP convention); its layers (s/t networks, batch-norm statistics)
+  are Keras layers owned by this model. Architecture: paper sec. 3.6 (see
+  `tfp_realnvp.architecture.FlowBuilder`); preprocessing: the logit transform
+  with alpha (official code); prior: standard normal over all D = H*W*C
+  latents.
+
+  Pixels are in [0, 256): uint8 images or dequantized floats. Densities are
+  over the dequantized pixel space, in nats; bits/dim = -log_prob / (D ln 2).
+
+  Latent layout: `encode` returns [N, H, W, C] like the image. At every scale
+  but the last, the factored-out channels are put back through the inverse
+  squeeze, so the latents of scale k are the first 2^k C channels of the
+  tensor squeezed k+1 times (the official code's layout).
+
+  Training: `compile()` (Adam, lr 1e-3, global gradient-norm clip 100 by
+  default) then `fit()` on a `tf.data.Dataset` of uint8-valued images or
+  (images, labels). Each step adds U[0, 1) dequantization noise; the loss is
+  the mean of per-example bits/dim (averaged over the global batch, so
+  distribution strategies scale it right); `bits_per_dim` is logged for
+  training and validation data. `call(inputs)` returns per-example bits/dim of
+  the given (already continuous) pixels, so `predict` does too.
+  """
+
+  def __init__(self, image_shape, num_scales=2, num_coupling_layers=3,
+               num_res_blocks=4, filters=32, num_classes=None,
+               batch_norm=True, batch_norm_momentum=0.99, alpha=0.05,
+               **kwargs):
+    """Builds the model and all its weights.
+
+    Args:
+      image_shape: (H, W, C) of the images.
+      num_scales: int >= 1; H and W must be divisible by 2^(num_scales - 1).
+      num_coupling_layers: couplings per half-scale (paper: 3); the last scale
+        has one more.
+      num_res_blocks: residual blocks per s/t network (paper: 4 for 32x32).
+      filters: feature maps of the s/t networks (paper: 32; 64 for CIFAR-10).
+      num_classes: number of classes for a class-conditional model (labels
+        are one-hot encoded and fed to every s/t network), else None.
+      batch_norm: whether every coupling is followed by batch normalization
+        with running averages (paper sec. 3.7).
+      batch_norm_momentum: momentum of the running averages.
+      alpha: margin of the logit transform (official code: 0.05).
+      **kwargs: `keras.Model` arguments (name, dtype).
+
+    Raises:
+      ValueError: for an invalid image shape or hyper-parameter.
+    """
+    super().__init__(**kwargs)
+    image_shape = tuple(int(d) for d in image_shape)
+    if len(image_shape) != 3 or min(image_shape) < 1:
+      raise ValueError(
+          f"image_shape must be (H, W, C) of positive ints; got {image_shape}.")
+    scale_shapes(image_shape, num_scales)  # Raises for too many scales.
+    for arg_name, value in (("num_coupling_layers", num_coupling_layers),
+                            ("filters", filters)):
+      if int(value) < 1:
+        raise ValueError(f"{arg_name} must be >= 1; got {value}.")
+    if num_classes is not None and int(num_classes) < 2:
+      raise ValueError(f"num_classes must be None or >= 2; got {num_classes}.")
+    self.image_shape = image_shape
+    self.num_scales = int(num_scales)
+    self.num_coupling_layers = int(num_coupling_layers)
+    self.num_res_blocks = int(num_res_blocks)
+    self.filters = int(filters)
+    self.num_classes = None if num_classes is None else int(num_classes)
+    self.batch_norm = bool(batch_norm)
+    self.batch_norm_momentum = float(batch_norm_momentum)
+    self.alpha = float(alpha)
+
+    self.coupling_networks = []
+    self.batch_norm_moments = []
+    self.flow = FlowBuilder(self.num_coupling_layers, self._make_network,
+                            self._make_moments).build(
+                                image_shape, self.num_scales, self.alpha,
+                                self.dtype)
+    self._prior = tfd.Sample(
+        tfd.Normal(loc=np.zeros((), self.dtype), scale=np.ones((), self.dtype)),
+        sample_shape=image_shape)
+    self._distribution = tfd.TransformedDistribution(self._prior, self.flow)
+    self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
+    self.dequantization_seed = keras.random.SeedGenerator(
+        kwargs.get("seed"), name="dequantization_seed")
+    self.built = True
+
+  @property
+  def num_dims(self):
+    """D = H * W * C, the number of pixel values per image."""
+    return math.prod(self.image_shape)
+
+  def _make_network(self, name, event_shape):
+    network = ShiftAndLogScaleResNet(
+        output_channels=event_shape[-1], filters=self.filters,
+        num_res_blocks=self.num_res_blocks,
+        conditional_dims=self.num_classes, name=name)
+    network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
+    self.coupling_networks.append(network)
+    return network
+
+  def _make_moments(self, name, channels):
+    if not self.batch_norm:
+      return None
+    moments = MovingMoments(momentum=self.batch_norm_momentum, name=name)
+    moments.build((None, channels))
+    self.batch_norm_moments.append(moments)
+    return moments
+
+  # --- Flow evaluation (validated inputs in, tensors out). ---
+
+  def _bijector_kwargs(self, class_labels, training):
+    conditional_input = (None if class_labels is None else
+                         tf.one_hot(class_labels, self.num_classes,
+                                    dtype=self.dtype))
+    return route_kwargs(self.flow, conditional_input=conditional_input,
+                        training=training)
+
+  def _validated(self, pixels, class_labels):
+    pixels = validation.images(pixels, self.image_shape, self.dtype)
+    class_labels = validation.labels(class_labels, self.num_classes,
+                                     tf.shape(pixels)[0])
+    return pixels, class_labels
+
+  def _log_prob(self, pixels, class_labels, training=False):
+    return self._distribution.log_prob(
+        pixels, bijector_kwargs=self._bijector_kwargs(class_labels, training))
+
+  def _nats_to_bits_per_dim(self, log_prob):
+    return -log_prob / (self.num_dims * math.log(2.0))
+
+  # --- Public API. ---
+
+  def log_prob(self, x, labels=None):
+    """Log-density of images in pixel space (paper eq. 3 with the logit Jacobian).
+
+    Args:
+      x: images [N, H, W, C], uint8 or float, pixel values in [0, 256)
+        (dequantized values for a proper density estimate).
+      labels: int [N] in [0, num_classes) for a conditional model, else None.
+
+    Returns:
+      float tensor [N], nats.
+
+    Raises:
+      ValueError: wrong rank/shape/dtype, NaN, pixels out of range, labels
+        missing, superfluous or out of range.
+    """
+    pixels, class_labels = self._validated(x, labels)
+    return self._log_prob(pixels, class_labels)
+
+  def bits_per_dim(self, x, labels=None):
+    """Bits per dimension [N] = -log_prob(x) / (D ln 2); arguments as `log_prob`."""
+    return self._nats_to_bits_per_dim(self.log_prob(x, labels))
+
+  def encode(self, x, labels=None):
+    """Maps images to latents (the flow's inverse; paper's f).
+
+    Args:
+      x, labels: as in `log_prob`.
+
+    Returns:
+      latents [N, H, W, C] in the model's dtype (layout: class docstring);
+      log_prob(x) = log N(encode(x); 0, I) + log|det d encode / dx|.
+    """
+    pixels, class_labels = self._validated(x, labels)
+    return self.flow.inverse(pixels,
+                             **self._bijector_kwargs(class_labels, False))
+
+  def decode(self, z, labels=None):
+    """Maps latents to images, the exact inverse of `encode`.
+
+    Args:
+      z: latents [N, H, W, C], float.
+      labels: as in `log_prob`.
+
+    Returns:
+      pixels [N, H, W, C]; within (-13.5, 269.5) for alpha = 0.05 (the logit
+      transform's range), in [0, 256) for latents of real images.
+
+    Raises:
+      ValueError: wrong rank/shape/dtype, NaN, or bad labels.
+    """
+    latents = validation.latents(z, self.image_shape, self.dtype)
+    class_labels = validation.labels(labels, self.num_classes,
+                                     tf.shape(latents)[0])
+    return self.flow.forward(latents,
+                             **self._bijector_kwargs(class_labels, False))
+
+  def sample(self, num_samples, labels=None, temperature=1.0, seed=None):
+    """Draws images: z ~ N(0, temperature^2 I), x = decode(z).
+
+    Args:
+      num_samples: int N >= 1.
+      labels: int [N] classes for a conditional model, else None.
+      temperature: float > 0, standard deviation of the latents (paper-style
+        reduced temperatures such as 0.7 give smoother samples).
+      seed: int for reproducible samples, or None.
+
+    Returns:
+      float pixels [N, H, W, C], clipped into [0, 256) (the logit transform
+      can reach slightly beyond; floor them for uint8 images).
+
+    Raises:
+      ValueError: num_samples < 1, temperature <= 0, or bad labels.
+    """
+    if int(num_samples) < 1:
+      raise ValueError(f"num_samples must be >= 1; got {num_samples}.")
+    if not temperature > 0:
+      raise ValueError(f"temperature must be > 0; got {temperature}.")
+    shape = (int(num_samples),) + self.image_shape
+    if seed is None:
+      noise = tf.random.normal(shape, dtype=self.dtype)
+    else:
+      noise = tf.random.stateless_normal(shape, seed=[int(seed), 0],
+                                         dtype=self.dtype)
+    pixels = self.decode(noise * temperature, labels)
+    largest_pixel = np.nextafter(validation.PIXEL_UPPER_BOUND, 0,
+                                 dtype=np.dtype(self.dtype))
+    return tf.clip_by_value(pixels, 0.0, largest_pixel)
+
+  # --- Keras integration. ---
+
+  def call(self, inputs, training=False):
+    """Per-example bits/dim [N] of `inputs`: images or (images, labels)."""
+    pixels, class_labels = self._split_inputs(inputs)
+    pixels, class_labels = self._validated(pixels, class_labels)
+    return self._nats_to_bits_per_dim(
+        self._log_prob(pixels, class_labels, training=training))
+
+  def _split_inputs(self, inputs):
+    if isinstance(inputs, (tuple, list)):
+      if len(inputs) != 2:
+        raise ValueError("inputs must be images or (images, labels); got a "
+                         f"sequence of {len(inputs)} elements.")
+      pixels, class_labels = inputs
+    else:
+      pixels, class_labels = inputs, None
+    if self.num_classes is None:
+      class_labels = None  # Labelled data sets train unconditional models too.
+    return pixels, class_labels
+
+  def _dequantize(self, data):
+    """Turns a batch of integer pixels (and labels) into Keras inputs with U[0, 1) noise."""
+    if isinstance(data, (tuple, list)) and len(data) == 1:
+      data = data[0]
+    pixels, class_labels = self._split_inputs(data)
+    pixels = validation.images(pixels, self.image_shape, self.dtype)
+    noise = keras.random.uniform(tf.shape(pixels), dtype=self.dtype,
+                                 seed=self.dequantization_seed)
+    # Integer pixels plus U[0, 1) stay below 256; floor guards float inputs.
+    pixels = tf.floor(pixels) + noise
+    if class_labels is None:
+      return (pixels,)
+    return ((pixels, class_labels),)
+
+  def train_step(self, data):
+    return super().train_step(self._dequantize(data))
+
+  def test_step(self, data):
+    return super().test_step(self._dequantize(data))
+
+  def compile(self, optimizer=None, **kwargs):
+    """Keras `compile`; `optimizer` defaults to Adam(1e-3, global_clipnorm=100) (official code)."""
+    if optimizer is None:
+      optimizer = keras.optimizers.Adam(learning_rate=1e-3,
+                                        global_clipnorm=100.0)
+    kwargs.setdefault("jit_compile", False)
+    super().compile(optimizer=optimizer, **kwargs)
+
+  def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                   training=True):
+    """Mean bits/dim over the global batch plus any regularization losses."""
+    loss = tf.nn.compute_average_loss(y_pred)
+    if self.losses:
+      loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
+    return loss
+
+  def compute_metrics(self, x, y, y_pred, sample_weight=None):
+    self.bits_per_dim_tracker.update_state(y_pred)
+    return super().compute_metrics(x, y, y_pred, sample_weight)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(
+        image_shape=list(self.image_shape), num_scales=self.num_scales,
+        num_coupling_layers=self.num_coupling_layers,
+        num_res_blocks=self.num_res_blocks, filters=self.filters,
+        num_classes=self.num_classes, batch_norm=self.batch_norm,
+        batch_norm_momentum=self.batch_norm_momentum, alpha=self.alpha)
+    return config
