@@ -121,3 +121,21 @@ def labels(class_labels, num_classes, batch_size):
   return _check_value(
       lambda l: (l >= 0) & (l < num_classes), class_labels,
       f"labels must lie in [0, {num_classes}); got values outside it.")
+
+
+def temperatures(values):
+  """Validates sampling temperatures (float [N], each finite and > 0).
+
+  Raises:
+    ValueError: (eager) or InvalidArgumentError (graph) for values <= 0 or NaN.
+  """
+  values = tf.convert_to_tensor(values)
+  return _check_value(lambda t: tf.math.is_finite(t) & (t > 0), values,
+                      "temperature must be finite and > 0.")
+
+
+def clip_pixels(pixels):
+  """Clips pixels into [0, 256): the logit transform's range reaches slightly beyond."""
+  largest_pixel = np.nextafter(PIXEL_UPPER_BOUND, 0,
+                               dtype=pixels.dtype.as_numpy_dtype)
+  return tf.clip_by_value(pixels, 0.0, largest_pixel)

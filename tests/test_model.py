@@ -1,0 +1,236 @@
+"""The RealNVP model: change of variables, invertibility, sampling, input errors, saving."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfp_realnvp
+
+SMALL_SHAPE = (8, 8, 2)
+NUM_CLASSES = 3
+
+
+def perturbed_model(num_classes=NUM_CLASSES, seed=0, **kwargs):
+  """A small model whose every weight (s/t networks and batch-norm statistics) is non-trivial."""
+  options = dict(image_shape=SMALL_SHAPE, num_scales=2, num_coupling_layers=2,
+                 num_res_blocks=1, filters=8, num_classes=num_classes)
+  options.update(kwargs)
+  model = tfp_realnvp.RealNVP(**options)
+  rng = np.random.default_rng(seed)
+  for weight in model.weights:
+    if "seed" in weight.path:
+      continue
+    values = rng.normal(scale=0.2, size=weight.shape)
+    if "moving_variance" in weight.path:
+      values = np.exp(values)
+    weight.assign(values.astype(weight.dtype) if hasattr(weight, "dtype")
+                  else values)
+  return model
+
+
+def random_pixels(count, seed=1, shape=SMALL_SHAPE):
+  return np.random.default_rng(seed).uniform(0, 256, (count,) + shape)
+
+
+def encode_log_det(model, pixels, labels):
+  """log|det d encode / dx| from the tf.GradientTape Jacobian, per example."""
+  x = tf.constant(pixels)
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    z = model.encode(x, labels)
+  jacobian = tape.batch_jacobian(z, x)
+  dims = math.prod(SMALL_SHAPE)
+  return tf.linalg.slogdet(tf.reshape(jacobian, (-1, dims, dims)))[1].numpy()
+
+
+@pytest.mark.parametrize("num_classes", [None, NUM_CLASSES])
+def test_log_prob_is_prior_of_latents_plus_jacobian(float64_policy,
+                                                    num_classes):
+  model = perturbed_model(num_classes)
+  pixels = random_pixels(3)
+  labels = None if num_classes is None else np.array([0, 1, 2])
+  latents = model.encode(tf.constant(pixels), labels).numpy()
+  prior = -0.5 * np.sum(latents**2 + np.log(2 * np.pi), axis=(1, 2, 3))
+  expected = prior + encode_log_det(model, pixels, labels)
+  actual = model.log_prob(tf.constant(pixels), labels).numpy()
+  np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-8)
+  # The flow is not the identity (that would make the check trivial).
+  assert np.abs(encode_log_det(model, pixels, labels)).min() > 1.0
+
+
+@pytest.mark.parametrize("num_classes", [None, NUM_CLASSES])
+def test_decode_inverts_encode(float64_policy, num_classes):
+  model = perturbed_model(num_classes)
+  pixels = random_pixels(4)
+  labels = None if num_classes is None else np.array([0, 1, 2, 1])
+  latents = model.encode(tf.constant(pixels), labels)
+  decoded = model.decode(tf.constant(latents.numpy()), labels)
+  np.testing.assert_allclose(decoded.numpy(), pixels, rtol=0, atol=1e-9)
+  assert np.abs(latents.numpy()).max() < 1e3
+
+
+def test_labels_change_the_density(float64_policy):
+  model = perturbed_model()
+  pixels = random_pixels(2)
+  first = model.log_prob(pixels, np.array([0, 0])).numpy()
+  second = model.log_prob(pixels, np.array([2, 2])).numpy()
+  assert np.all(np.abs(first - second) > 1e-3)
+
+
+def test_bits_per_dim_is_scaled_negative_log_prob():
+  model = perturbed_model()
+  pixels, labels = random_pixels(2).astype(np.float32), np.array([0, 1])
+  log_prob = model.log_prob(pixels, labels).numpy()
+  bits = model.bits_per_dim(pixels, labels).numpy()
+  np.testing.assert_allclose(
+      bits, -log_prob / (math.prod(SMALL_SHAPE) * math.log(2)), rtol=1e-6)
+
+
+def test_new_weights_are_never_served_from_the_bijector_cache():
+  model = perturbed_model()
+  pixels, labels = tf.constant(random_pixels(2).astype(np.float32)), [0, 1]
+  before = model.encode(pixels, labels).numpy()
+  for network in model.coupling_networks:
+    network.scale.assign(network.scale * 2.0)
+  after = model.encode(pixels, labels).numpy()
+  assert np.abs(after - before).max() > 1e-3
+
+
+def test_fresh_model_is_the_logit_transform_then_batch_norm_identity():
+  model = tfp_realnvp.RealNVP(SMALL_SHAPE, num_scales=2, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4, batch_norm=False)
+  pixels = random_pixels(2).astype(np.float32)
+  alpha = 0.05
+  p = alpha + (1 - 2 * alpha) * pixels / 256.0
+  logits = np.log(p) - np.log1p(-p)
+  log_det = np.sum(np.log((1 - 2 * alpha) / 256.0) - np.log(p)
+                   - np.log1p(-p), axis=(1, 2, 3))
+  squeezed = tf.nn.space_to_depth(logits, 2).numpy()
+  # Untrained couplings are identities; only the squeeze layout remains.
+  latents = tf.nn.depth_to_space(squeezed, 2).numpy()
+  prior = -0.5 * np.sum(latents**2 + np.log(2 * np.pi), axis=(1, 2, 3))
+  np.testing.assert_allclose(model.log_prob(pixels).numpy(), prior + log_det,
+                             rtol=1e-5)
+
+
+def test_samples_have_image_shape_and_pixel_range():
+  model = perturbed_model()
+  labels = np.array([0, 1, 2, 2, 1])
+  samples = model.sample(5, labels=labels, temperature=0.7, seed=3).numpy()
+  assert samples.shape == (5,) + SMALL_SHAPE
+  assert samples.min() >= 0.0 and samples.max() < 256.0
+  again = model.sample(5, labels=labels, temperature=0.7, seed=3).numpy()
+  np.testing.assert_array_equal(samples, again)
+  hotter = model.sample(5, labels=labels, temperature=1.5, seed=3).numpy()
+  assert np.abs(hotter - samples).max() > 1.0
+
+
+def test_extreme_pixels_have_finite_log_prob():
+  model = perturbed_model()
+  pixels = np.zeros((2,) + SMALL_SHAPE, np.float32)
+  pixels[1] = 255.999
+  log_prob = model.log_prob(pixels, np.array([0, 2])).numpy()
+  assert np.all(np.isfinite(log_prob))
+  uint8_pixels = np.full((1,) + SMALL_SHAPE, 255, np.uint8)
+  assert np.isfinite(model.log_prob(uint8_pixels, np.array([1])).numpy()).all()
+
+
+@pytest.mark.parametrize("pixels, labels, message", [
+    (np.zeros((8, 8, 2), np.float32), [0], "rank 4"),
+    (np.zeros((1, 8, 8, 3), np.float32), [0], r"shape \[N, 8, 8, 2\]"),
+    (np.zeros((1, 8, 8, 2), bool), [0], "integer .* or float dtype"),
+    (np.full((1, 8, 8, 2), np.nan, np.float32), [0], "NaN"),
+    (np.full((1, 8, 8, 2), 256.0, np.float32), [0], r"outside \[0, 256\)"),
+    (np.full((1, 8, 8, 2), -0.5, np.float32), [0], r"outside \[0, 256\)"),
+    (np.zeros((1, 8, 8, 2), np.float32), [3], r"\[0, 3\)"),
+    (np.zeros((1, 8, 8, 2), np.float32), [-1], r"\[0, 3\)"),
+    (np.zeros((1, 8, 8, 2), np.float32), None, "labels are required"),
+    (np.zeros((1, 8, 8, 2), np.float32), [0.5], "integer dtype"),
+    (np.zeros((2, 8, 8, 2), np.float32), [0], "N the number of images"),
+])
+def test_bad_input_raises_a_clear_value_error(pixels, labels, message):
+  model = perturbed_model()
+  with pytest.raises(ValueError, match=message):
+    model.log_prob(pixels, None if labels is None else np.array(labels))
+
+
+def test_unconditional_model_rejects_labels_and_bad_latents():
+  model = perturbed_model(num_classes=None)
+  with pytest.raises(ValueError, match="unconditional"):
+    model.log_prob(np.zeros((1,) + SMALL_SHAPE, np.float32), np.array([0]))
+  with pytest.raises(ValueError, match="NaN"):
+    model.decode(np.full((1,) + SMALL_SHAPE, np.nan, np.float32))
+  with pytest.raises(ValueError, match="temperature"):
+    model.sample(2, temperature=0.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(image_shape=(7, 8, 1), num_scales=2), "num_scales must be in"),
+    (dict(image_shape=(8, 8), num_scales=1), r"\(H, W, C\)"),
+    (dict(image_shape=(8, 8, 1), num_classes=1), "num_classes"),
+])
+def test_invalid_configuration_raises(kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    tfp_realnvp.RealNVP(**kwargs)
+
+
+def test_keras_file_round_trip_keeps_log_prob(tmp_path):
+  model = perturbed_model()
+  model.compile()
+  path = str(tmp_path / "model.keras")
+  model.save(path)
+  restored = keras.models.load_model(path)
+  assert restored.get_config() == model.get_config()
+  pixels, labels = random_pixels(2).astype(np.float32), np.array([1, 2])
+  np.testing.assert_array_equal(restored.log_prob(pixels, labels).numpy(),
+                                model.log_prob(pixels, labels).numpy())
+
+
+def test_from_config_rebuilds_the_architecture():
+  model = perturbed_model()
+  clone = tfp_realnvp.RealNVP.from_config(model.get_config())
+  assert clone.count_params() == model.count_params()
+  assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+
+
+def test_fit_logs_bits_per_dim_and_updates_batch_norm_statistics():
+  model = tfp_realnvp.RealNVP(SMALL_SHAPE, num_scales=2, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4,
+                              num_classes=NUM_CLASSES)
+  # A zero learning rate keeps the couplings at the identity, so the first
+  # batch normalization sees the logits of the dequantized pixels.
+  model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (32,) + SMALL_SHAPE).astype(np.uint8)
+  labels = rng.integers(0, NUM_CLASSES, 32)
+  dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
+  history = model.fit(dataset, validation_data=dataset, epochs=2, verbose=0)
+  for key in ("loss", "bits_per_dim", "val_loss", "val_bits_per_dim"):
+    assert len(history.history[key]) == 2
+    assert np.isfinite(history.history[key]).all()
+  np.testing.assert_allclose(history.history["loss"],
+                             history.history["bits_per_dim"], rtol=1e-6)
+  alpha = 0.05
+  p = alpha + (1 - 2 * alpha) * (images + 0.5) / 256.0
+  logit_variance = np.var(np.log(p) - np.log1p(-p), axis=(0, 1, 2))
+  # Four training steps (validation must not update): m = 1 + (1 - 0.9^4)(v - 1).
+  expected = 1.0 + (1.0 - 0.9**4) * (logit_variance - 1.0)
+  np.testing.assert_allclose(
+      model.batch_norm_moments[0].moving_variance.numpy(), expected,
+      atol=0.03)
+  assert np.all(np.abs(expected - 1.0) > 0.2)
+
+
+def test_dequantized_evaluation_matches_log_prob_of_noisy_pixels():
+  model = perturbed_model(num_classes=None)
+  images = np.random.default_rng(0).integers(0, 256, (64,) + SMALL_SHAPE)
+  model.compile()
+  evaluated = model.evaluate(images.astype(np.uint8), batch_size=64,
+                             verbose=0, return_dict=True)["bits_per_dim"]
+  # Bits/dim of the bin corners and of bin corners + 1 bracket the dequantized figure.
+  corners = model.bits_per_dim(images.astype(np.float32)).numpy().mean()
+  upper = model.bits_per_dim(images.astype(np.float32) + 0.999).numpy().mean()
+  assert min(corners, upper) - 0.05 < evaluated < max(corners, upper) + 0.05

@@ -1,0 +1,73 @@
+"""Command line: `tfp-realnvp train ...` (see `tfp-realnvp --help`)."""
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from tfp_realnvp import data
+
+_FIELD_HELP = {
+    "dataset": "data set name",
+    "epochs": "training epochs",
+    "batch_size": "examples per batch",
+    "output_dir": "directory for model.keras, samples.png, metrics.json",
+    "export_dir": "base directory of SavedModels (<dir>/<name>/<version>)",
+    "model_name": "SavedModel name (default: real_nvp_<dataset>[_conditional])",
+    "data_dir": "directory of prepared tensorflow-datasets data",
+    "num_scales": "scales of the multi-scale architecture",
+    "num_coupling_layers": "couplings per half-scale (paper: 3)",
+    "num_res_blocks": "residual blocks per s/t network",
+    "filters": "feature maps of the s/t networks",
+    "learning_rate": "Adam learning rate",
+    "steps_per_epoch": "steps per epoch (0: one pass over the data)",
+    "temperature": "latent standard deviation for samples.png",
+    "seed": "random seed",
+    "verbose": "Keras verbosity (0 silent, 1 progress bar, 2 one line/epoch)",
+}
+
+
+def _add_train_parser(subparsers):
+  # Imported here so that `--help` answers without loading TensorFlow.
+  from tfp_realnvp.training import TrainConfig  # pylint: disable=import-outside-toplevel
+  parser = subparsers.add_parser(
+      "train", help="train, evaluate, sample and export a RealNVP",
+      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  for field in dataclasses.fields(TrainConfig):
+    flag = "--" + field.name.replace("_", "-")
+    if field.type is bool or field.type == "bool":
+      parser.add_argument(flag, action="store_true", help="train a "
+                          "class-conditional model (one row per class in "
+                          "samples.png)")
+      continue
+    kwargs = dict(type=eval(field.type) if isinstance(field.type, str)  # pylint: disable=eval-used
+                  else field.type, default=field.default,
+                  help=_FIELD_HELP[field.name])
+    if field.name == "dataset":
+      kwargs["choices"] = data.DATASETS
+    parser.add_argument(flag, **kwargs)
+  return TrainConfig
+
+
+def main(argv=None):
+  """Entry point of the `tfp-realnvp` console script; returns the exit status."""
+  parser = argparse.ArgumentParser(
+      prog="tfp-realnvp", description="Real NVP normalizing flows (Keras 3 + "
+      "TensorFlow Probability).")
+  subparsers = parser.add_subparsers(dest="command", required=True)
+  config_class = _add_train_parser(subparsers)
+  args = parser.parse_args(argv)
+  if args.command == "train":
+    from tfp_realnvp.training import train  # pylint: disable=import-outside-toplevel
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    config = config_class(**{k: v for k, v in vars(args).items()
+                             if k in fields})
+    metrics = train(config)
+    summary = {k: metrics[k] for k in ("test_bits_per_dim", "training_seconds",
+                                       "images_per_second", "saved_model")}
+    print(json.dumps(summary, indent=2))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,167 @@
+"""The main job: train a RealNVP on a data set, evaluate it, write samples, metrics and a SavedModel."""
+
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfp_realnvp import data
+from tfp_realnvp.export import export_saved_model
+from tfp_realnvp.images import save_image_grid
+from tfp_realnvp.model import RealNVP
+
+SHUFFLE_BUFFER = 10_000
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """Everything `train` needs; the CLI's `train` flags map onto these fields.
+
+  Sizes are counts, `learning_rate` is Adam's step size, `temperature` the
+  standard deviation of the latents used for samples.png.
+  """
+  dataset: str = data.BUNDLED_MNIST
+  epochs: int = 10
+  batch_size: int = 64
+  conditional: bool = False
+  output_dir: str = "runs/latest"
+  export_dir: str = "saved_models"
+  model_name: str = ""
+  data_dir: str = ""
+  num_scales: int = 2
+  num_coupling_layers: int = 3
+  num_res_blocks: int = 2
+  filters: int = 32
+  learning_rate: float = 1e-3
+  steps_per_epoch: int = 0
+  temperature: float = 0.8
+  seed: int = 0
+  verbose: int = 1
+
+  def model_kwargs(self, image_shape, num_classes):
+    """Constructor arguments of the RealNVP this configuration describes."""
+    return dict(image_shape=image_shape, num_scales=self.num_scales,
+                num_coupling_layers=self.num_coupling_layers,
+                num_res_blocks=self.num_res_blocks, filters=self.filters,
+                num_classes=num_classes if self.conditional else None)
+
+
+class TrainingThroughput(keras.callbacks.Callback):
+  """Logs `images_per_second` of the training part of each epoch (validation excluded)."""
+
+  def __init__(self, batch_size):
+    super().__init__()
+    self.batch_size = batch_size
+    self._start = self._end = None
+    self._steps = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._start, self._steps = time.perf_counter(), 0
+
+  def on_train_batch_end(self, batch, logs=None):
+    self._steps += 1
+    self._end = time.perf_counter()
+
+  def on_epoch_end(self, epoch, logs=None):
+    if logs is not None and self._steps:
+      logs["images_per_second"] = (self._steps * self.batch_size /
+                                   (self._end - self._start))
+
+
+def make_pipeline(dataset, batch_size, training, seed=0):
+  """Batches (image, label) examples; training pipelines are cached, shuffled and drop the remainder."""
+  if training:
+    dataset = dataset.cache().shuffle(SHUFFLE_BUFFER, seed=seed,
+                                      reshuffle_each_iteration=True)
+  return dataset.batch(batch_size, drop_remainder=training).prefetch(
+      tf.data.AUTOTUNE)
+
+
+def train(config):
+  """Runs the main job and returns its metrics (also written to metrics.json).
+
+  Writes to `config.output_dir`: model.keras, history.csv, samples.png (one
+  row per class for a conditional model) and metrics.json; and a SavedModel
+  to `<config.export_dir>/<model name>/<next version>/`.
+
+  Raises:
+    ValueError: for an unknown data set or invalid model configuration.
+    tfp_realnvp.data.DatasetUnavailableError: when a TFDS data set is missing.
+  """
+  keras.utils.set_random_seed(config.seed)
+  image_shape = data.image_shape(config.dataset)
+  num_classes = data.num_classes(config.dataset)
+  if config.conditional and num_classes is None:
+    raise ValueError(f"{config.dataset!r} has no class labels; it cannot "
+                     f"train a conditional model.")
+  data_dir = config.data_dir or None
+  train_data = make_pipeline(data.load(config.dataset, "train", data_dir),
+                             config.batch_size, training=True, seed=config.seed)
+  test_data = make_pipeline(data.load(config.dataset, "test", data_dir),
+                            config.batch_size, training=False)
+  if config.steps_per_epoch:
+    train_data = train_data.repeat()
+
+  model = RealNVP(**config.model_kwargs(image_shape, num_classes))
+  model.compile(optimizer=keras.optimizers.Adam(
+      learning_rate=config.learning_rate, global_clipnorm=100.0))
+  tf.io.gfile.makedirs(config.output_dir)
+  throughput = TrainingThroughput(config.batch_size)
+  started = time.perf_counter()
+  history = model.fit(
+      train_data, validation_data=test_data, epochs=config.epochs,
+      steps_per_epoch=config.steps_per_epoch or None, verbose=config.verbose,
+      shuffle=False,  # The pipeline shuffles; Keras cannot shuffle a Dataset.
+      callbacks=[throughput, keras.callbacks.CSVLogger(
+          os.path.join(config.output_dir, "history.csv")),
+                 keras.callbacks.TerminateOnNaN()])
+  training_seconds = time.perf_counter() - started
+  model.save(os.path.join(config.output_dir, "model.keras"))
+
+  test_bits_per_dim = model.evaluate(test_data, verbose=0,
+                                     return_dict=True)["bits_per_dim"]
+  _write_samples(model, config, num_classes)
+  model_name = config.model_name or _default_model_name(config)
+  saved_model_path = export_saved_model(model, config.export_dir, model_name)
+  metrics = {
+      "dataset": config.dataset,
+      "test_bits_per_dim": float(test_bits_per_dim),
+      "training_seconds": training_seconds,
+      "images_per_second": float(np.median(
+          history.history["images_per_second"])),
+      "history": {key: [float(v) for v in values]
+                  for key, values in history.history.items()},
+      "num_parameters": int(model.count_params()),
+      "config": dataclasses.asdict(config),
+      "model_config": {k: v for k, v in model.get_config().items()
+                       if k not in ("name", "trainable", "dtype")},
+      "saved_model": saved_model_path,
+  }
+  with tf.io.gfile.GFile(os.path.join(config.output_dir, "metrics.json"),
+                         "w") as file:
+    json.dump(metrics, file, indent=2)
+  return metrics
+
+
+def _default_model_name(config):
+  suffix = "_conditional" if config.conditional else ""
+  return f"real_nvp_{config.dataset}{suffix}"
+
+
+def _write_samples(model, config, num_classes, per_row=10):
+  """samples.png: one row per class (conditional) or an 8x8 grid."""
+  if model.num_classes is not None:
+    labels = np.repeat(np.arange(num_classes), per_row)
+    images = model.sample(len(labels), labels=labels,
+                          temperature=config.temperature, seed=config.seed)
+    columns = per_row
+  else:
+    images = model.sample(64, temperature=config.temperature, seed=config.seed)
+    columns = 8
+  path = os.path.join(config.output_dir, "samples.png")
+  save_image_grid(images.numpy(), path, columns)
+  return path
