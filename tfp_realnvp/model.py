@@ -267,8 +267,8 @@ class RealNVP(keras.Model):
     pixels = validation.images(pixels, self.image_shape, self.dtype)
     noise = keras.random.uniform(tf.shape(pixels), dtype=self.dtype,
                                  seed=self.dequantization_seed)
-    # Integer pixels plus U[0, 1) stay below 256; floor guards float inputs.
-    pixels = tf.floor(pixels) + noise
+    # In float32, 255 + u rounds to 256 for u within 3e-5 of 1: clip it back.
+    pixels = validation.clip_pixels(tf.floor(pixels) + noise)
     if class_labels is None:
       return (pixels,)
     return ((pixels, class_labels),)
