@@ -129,6 +129,18 @@ def check_bijection(bijector, x, y_expected=None, **kwargs):
   ildj = tf.broadcast_to(ildj, [x.shape[0]])
   np.testing.assert_allclose(ildj.numpy(), -fldj.numpy(), rtol=RTOL,
                              atol=ATOL)
+  # The log-dets cached by one direction serve the other consistently:
+  # fldj at the output of an inverse pass, ildj at the output of a forward one.
+  y_tensor = bijector.forward(fresh(x), **kwargs)
+  cached_ildj = bijector.inverse_log_det_jacobian(y_tensor, event_ndims=3,
+                                                  **kwargs)
+  np.testing.assert_allclose(tf.broadcast_to(cached_ildj, [x.shape[0]]),
+                             -fldj.numpy(), rtol=RTOL, atol=ATOL)
+  x_tensor = bijector.inverse(fresh(y), **kwargs)
+  cached_fldj = bijector.forward_log_det_jacobian(x_tensor, event_ndims=3,
+                                                  **kwargs)
+  np.testing.assert_allclose(tf.broadcast_to(cached_fldj, [x.shape[0]]),
+                             fldj.numpy(), rtol=RTOL, atol=ATOL)
   # The inverse's ldj also matches the inverse's own autodiff Jacobian.
   expected_inverse = log_abs_det_jacobian(
       lambda t: bijector.inverse(t, **kwargs), y.numpy())

@@ -6,6 +6,9 @@ import json
 import sys
 
 from tfp_realnvp import data
+from tfp_realnvp.data import DatasetUnavailableError
+from tfp_realnvp.training import TrainConfig
+from tfp_realnvp.training import train
 
 _FIELD_HELP = {
     "dataset": "data set name",
@@ -15,6 +18,9 @@ _FIELD_HELP = {
     "export_dir": "base directory of SavedModels (<dir>/<name>/<version>)",
     "model_name": "SavedModel name (default: real_nvp_<dataset>[_conditional])",
     "data_dir": "directory of prepared tensorflow-datasets data",
+    "download": "let tensorflow-datasets download missing data",
+    "conditional": "train a class-conditional model (a row per class in "
+                   "samples.png)",
     "num_scales": "scales of the multi-scale architecture",
     "num_coupling_layers": "couplings per half-scale (paper: 3)",
     "num_res_blocks": "residual blocks per s/t network",
@@ -27,26 +33,24 @@ _FIELD_HELP = {
 }
 
 
+_FIELD_TYPES = {"int": int, "float": float, "str": str, int: int, float: float,
+                str: str}
+
+
 def _add_train_parser(subparsers):
-  # Imported here so that `--help` answers without loading TensorFlow.
-  from tfp_realnvp.training import TrainConfig  # pylint: disable=import-outside-toplevel
   parser = subparsers.add_parser(
       "train", help="train, evaluate, sample and export a RealNVP",
       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
   for field in dataclasses.fields(TrainConfig):
     flag = "--" + field.name.replace("_", "-")
-    if field.type is bool or field.type == "bool":
-      parser.add_argument(flag, action="store_true", help="train a "
-                          "class-conditional model (one row per class in "
-                          "samples.png)")
-      continue
-    kwargs = dict(type=eval(field.type) if isinstance(field.type, str)  # pylint: disable=eval-used
-                  else field.type, default=field.default,
-                  help=_FIELD_HELP[field.name])
+    kwargs = dict(default=field.default, help=_FIELD_HELP[field.name])
+    if field.type in (bool, "bool"):
+      kwargs["action"] = argparse.BooleanOptionalAction
+    else:
+      kwargs["type"] = _FIELD_TYPES[field.type]
     if field.name == "dataset":
       kwargs["choices"] = data.DATASETS
     parser.add_argument(flag, **kwargs)
-  return TrainConfig
 
 
 def main(argv=None):
@@ -55,14 +59,17 @@ def main(argv=None):
       prog="tfp-realnvp", description="Real NVP normalizing flows (Keras 3 + "
       "TensorFlow Probability).")
   subparsers = parser.add_subparsers(dest="command", required=True)
-  config_class = _add_train_parser(subparsers)
+  _add_train_parser(subparsers)
   args = parser.parse_args(argv)
   if args.command == "train":
-    from tfp_realnvp.training import train  # pylint: disable=import-outside-toplevel
-    fields = {f.name for f in dataclasses.fields(config_class)}
-    config = config_class(**{k: v for k, v in vars(args).items()
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in vars(args).items()
                              if k in fields})
-    metrics = train(config)
+    try:
+      metrics = train(config)
+    except (ValueError, DatasetUnavailableError) as error:
+      print(f"tfp-realnvp: error: {error}", file=sys.stderr)
+      return 2
     summary = {k: metrics[k] for k in ("test_bits_per_dim", "training_seconds",
                                        "images_per_second", "saved_model")}
     print(json.dumps(summary, indent=2))

@@ -32,6 +32,7 @@ class TrainConfig:
   export_dir: str = "saved_models"
   model_name: str = ""
   data_dir: str = ""
+  download: bool = True
   num_scales: int = 2
   num_coupling_layers: int = 3
   num_res_blocks: int = 2
@@ -99,10 +100,12 @@ def train(config):
     raise ValueError(f"{config.dataset!r} has no class labels; it cannot "
                      f"train a conditional model.")
   data_dir = config.data_dir or None
-  train_data = make_pipeline(data.load(config.dataset, "train", data_dir),
-                             config.batch_size, training=True, seed=config.seed)
-  test_data = make_pipeline(data.load(config.dataset, "test", data_dir),
-                            config.batch_size, training=False)
+  train_data = make_pipeline(
+      data.load(config.dataset, "train", data_dir, config.download),
+      config.batch_size, training=True, seed=config.seed)
+  test_data = make_pipeline(
+      data.load(config.dataset, "test", data_dir, config.download),
+      config.batch_size, training=False)
   if config.steps_per_epoch:
     train_data = train_data.repeat()
 

@@ -1,0 +1,74 @@
+"""The `tfp-realnvp train` command end to end on a tiny budget."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfp_realnvp import cli
+
+TINY_FLAGS = ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
+              "--num-scales", "2", "--num-coupling-layers", "1",
+              "--num-res-blocks", "1", "--filters", "4", "--verbose", "0"]
+
+
+def test_train_writes_metrics_samples_model_and_saved_model(tmp_path, capsys):
+  output_dir, export_dir = tmp_path / "run", tmp_path / "saved_models"
+  status = cli.main(["train", "--dataset", "mnist_bundled", "--conditional",
+                     "--output-dir", str(output_dir), "--export-dir",
+                     str(export_dir), "--model-name", "digits"] + TINY_FLAGS)
+  assert status == 0
+  summary = json.loads(capsys.readouterr().out)
+  metrics = json.loads((output_dir / "metrics.json").read_text())
+  assert 1.0 < metrics["test_bits_per_dim"] < 20.0
+  assert metrics["test_bits_per_dim"] == summary["test_bits_per_dim"]
+  assert metrics["images_per_second"] > 0
+  assert len(metrics["history"]["val_bits_per_dim"]) == 1
+
+  samples = np.asarray(Image.open(output_dir / "samples.png"))
+  # One row per class, ten samples per row, 28-pixel tiles with 1-pixel
+  # borders, enlarged twice.
+  assert samples.shape == (2 * (10 * 29 + 1), 2 * (10 * 29 + 1))
+
+  saved_model_path = export_dir / "digits" / "1"
+  assert metrics["saved_model"] == str(saved_model_path)
+  loaded = tf.saved_model.load(str(saved_model_path))
+  assert {"log_prob", "sample", "serving_default"} <= set(loaded.signatures)
+  model = keras.models.load_model(output_dir / "model.keras")
+  images = tf.constant(np.full((2, 28, 28, 1), 17.5, np.float32))
+  labels = np.array([3, 7])
+  served = loaded.signatures["log_prob"](
+      images=images, labels=tf.constant(labels, tf.int64))
+  np.testing.assert_allclose(served["log_prob"].numpy(),
+                             model.log_prob(images, labels).numpy(), rtol=1e-5)
+
+
+def test_a_second_export_gets_the_next_version(tmp_path):
+  for _ in range(2):
+    assert cli.main(["train", "--output-dir", str(tmp_path / "run"),
+                     "--export-dir", str(tmp_path / "sm"), "--model-name",
+                     "m"] + TINY_FLAGS) == 0
+  assert sorted(os.listdir(tmp_path / "sm" / "m")) == ["1", "2"]
+
+
+def test_missing_data_set_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+  status = cli.main(["train", "--dataset", "mnist", "--data-dir",
+                     str(tmp_path / "empty"), "--no-download", "--output-dir",
+                     str(tmp_path / "run")] + TINY_FLAGS)
+  assert status == 2
+  error = capsys.readouterr().err
+  assert "--data-dir" in error and "mnist_bundled" in error
+
+
+def test_help_lists_the_train_flags(capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(["train", "--help"])
+  assert exit_info.value.code == 0
+  out = capsys.readouterr().out
+  for flag in ("--dataset", "--epochs", "--batch-size", "--conditional",
+               "--output-dir"):
+    assert flag in out
