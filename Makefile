@@ -7,7 +7,7 @@ VENV_PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 # The main job: a class-conditional Real NVP on the bundled real MNIST digits.
-DEMO_FLAGS := --dataset mnist_bundled --conditional --epochs 20 --batch-size 64 \
+DEMO_FLAGS := --dataset mnist_bundled --conditional --epochs 16 --batch-size 64 \
 	--num-scales 3 --num-coupling-layers 3 --num-res-blocks 2 --filters 32 \
 	--output-dir runs/demo --export-dir saved_models --verbose 2
 

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -16,16 +18,35 @@ TINY_FLAGS = ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
               "--num-res-blocks", "1", "--filters", "4", "--verbose", "0"]
 
 
-def test_train_writes_metrics_samples_model_and_saved_model(tmp_path, capsys):
-  output_dir, export_dir = tmp_path / "run", tmp_path / "saved_models"
+FRESH_PROCESS_LOAD = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+out = loaded.signatures["log_prob"](
+    images=tf.fill([2, 28, 28, 1], 17.5), labels=tf.constant([3, 7], tf.int64))
+assert "tensorflow_probability" not in sys.modules
+assert "tfp_realnvp" not in sys.modules
+print(json.dumps(out["log_prob"].numpy().tolist()))
+"""
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory):
+  """Runs `tfp-realnvp train --conditional` once on a tiny budget."""
+  root = tmp_path_factory.mktemp("cli")
+  output_dir, export_dir = root / "run", root / "saved_models"
   status = cli.main(["train", "--dataset", "mnist_bundled", "--conditional",
                      "--output-dir", str(output_dir), "--export-dir",
                      str(export_dir), "--model-name", "digits"] + TINY_FLAGS)
+  return status, output_dir, export_dir
+
+
+def test_train_writes_metrics_samples_model_and_saved_model(conditional_run):
+  status, output_dir, export_dir = conditional_run
   assert status == 0
-  summary = json.loads(capsys.readouterr().out)
   metrics = json.loads((output_dir / "metrics.json").read_text())
   assert 1.0 < metrics["test_bits_per_dim"] < 20.0
-  assert metrics["test_bits_per_dim"] == summary["test_bits_per_dim"]
   assert metrics["images_per_second"] > 0
   assert len(metrics["history"]["val_bits_per_dim"]) == 1
 
@@ -47,6 +68,29 @@ def test_train_writes_metrics_samples_model_and_saved_model(tmp_path, capsys):
                              model.log_prob(images, labels).numpy(), rtol=1e-5)
 
 
+def test_saved_model_runs_in_a_process_without_tfp_or_this_package(
+    conditional_run):
+  _, output_dir, export_dir = conditional_run
+  result = subprocess.run(
+      [sys.executable, "-c", FRESH_PROCESS_LOAD, str(export_dir / "digits" / "1")],
+      capture_output=True, text=True, timeout=300, check=False,
+      cwd=str(output_dir))
+  assert result.returncode == 0, result.stderr[-2000:]
+  served = json.loads(result.stdout.strip().splitlines()[-1])
+  model = keras.models.load_model(output_dir / "model.keras")
+  expected = model.log_prob(np.full((2, 28, 28, 1), 17.5, np.float32),
+                            np.array([3, 7])).numpy()
+  np.testing.assert_allclose(served, expected, rtol=1e-5)
+
+
+def test_train_prints_a_json_summary(tmp_path, capsys):
+  assert cli.main(["train", "--output-dir", str(tmp_path / "run"),
+                   "--export-dir", str(tmp_path / "sm")] + TINY_FLAGS) == 0
+  summary = json.loads(capsys.readouterr().out)
+  metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+  assert summary["test_bits_per_dim"] == metrics["test_bits_per_dim"]
+
+
 def test_a_second_export_gets_the_next_version(tmp_path):
   for _ in range(2):
     assert cli.main(["train", "--output-dir", str(tmp_path / "run"),
@@ -62,6 +106,14 @@ def test_missing_data_set_is_a_clear_error_not_a_traceback(tmp_path, capsys):
   assert status == 2
   error = capsys.readouterr().err
   assert "--data-dir" in error and "mnist_bundled" in error
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"),
+                                         ("--batch-size", "0")])
+def test_non_positive_sizes_are_rejected(tmp_path, capsys, flag, value):
+  flags = TINY_FLAGS + [flag, value]
+  assert cli.main(["train", "--output-dir", str(tmp_path)] + flags) == 2
+  assert f"{flag[2:].replace('-', '_')} must be >= 1" in capsys.readouterr().err
 
 
 def test_help_lists_the_train_flags(capsys):

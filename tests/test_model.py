@@ -126,6 +126,10 @@ def test_samples_have_image_shape_and_pixel_range():
   np.testing.assert_array_equal(samples, again)
   hotter = model.sample(5, labels=labels, temperature=1.5, seed=3).numpy()
   assert np.abs(hotter - samples).max() > 1.0
+  per_row = model.sample(5, labels=labels, temperature=[0.7] * 4 + [1.5],
+                         seed=3).numpy()
+  np.testing.assert_allclose(per_row[:4], samples[:4], rtol=1e-6)
+  np.testing.assert_allclose(per_row[4], hotter[4], rtol=1e-6)
 
 
 def test_extreme_pixels_have_finite_log_prob():
@@ -150,6 +154,7 @@ def test_extreme_pixels_have_finite_log_prob():
     (np.zeros((1, 8, 8, 2), np.float32), None, "labels are required"),
     (np.zeros((1, 8, 8, 2), np.float32), [0.5], "integer dtype"),
     (np.zeros((2, 8, 8, 2), np.float32), [0], "N the number of images"),
+    (np.zeros((1, 8, 8, 2), np.float32), np.array([2**32 + 1]), r"\[0, 3\)"),
 ])
 def test_bad_input_raises_a_clear_value_error(pixels, labels, message):
   model = perturbed_model()
@@ -165,6 +170,13 @@ def test_unconditional_model_rejects_labels_and_bad_latents():
     model.decode(np.full((1,) + SMALL_SHAPE, np.nan, np.float32))
   with pytest.raises(ValueError, match="temperature"):
     model.sample(2, temperature=0.0)
+  with pytest.raises(ValueError, match=r"temperature must be a scalar or have shape \[2\]"):
+    model.sample(2, temperature=[0.5, 0.7, 0.9])
+
+
+def test_compile_rejects_a_loss_of_its_own():
+  with pytest.raises(ValueError, match="own loss"):
+    perturbed_model().compile(loss="mse")
 
 
 @pytest.mark.parametrize("kwargs, message", [

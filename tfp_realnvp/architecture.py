@@ -8,12 +8,17 @@ from tfp_realnvp.bijectors import FactorOut
 from tfp_realnvp.bijectors import logit_transform
 from tfp_realnvp.bijectors import make_mask
 from tfp_realnvp.bijectors import squeeze
+from tfp_realnvp.bijectors.squeeze import CHECKERBOARD_ORDER
 
 tfb = tfp.bijectors
 
 
 def max_num_scales(image_shape):
-  """Largest `num_scales` for (H, W, C): every scale but the last halves H and W."""
+  """Largest `num_scales` for `image_shape` (H, W, C): every scale but the last halves H and W.
+
+  Returns:
+    int >= 1: one more than the number of times H and W can both be halved.
+  """
   height, width = image_shape[0], image_shape[1]
   scales = 1
   while height % 2 == 0 and width % 2 == 0:
@@ -23,6 +28,13 @@ def max_num_scales(image_shape):
 
 def scale_shapes(image_shape, num_scales):
   """Event shapes (H, W, C) that the flow's scales work on, finest first.
+
+  Args:
+    image_shape: (H, W, C) of the images.
+    num_scales: int, number of scales (paper sec. 3.6).
+
+  Returns:
+    List of `num_scales` tuples; scale k has (H / 2^k, W / 2^k, 2^k C).
 
   Raises:
     ValueError: if H or W cannot be halved `num_scales - 1` times.
@@ -60,9 +72,9 @@ class FlowBuilder:
 
     The chain lists its steps in the data-to-latent order of the paper
     (`Chain.inverse` runs them first to last): the logit transform, then
-    scale 0. Scale k < last: checkerboard couplings, squeeze, channel
-    couplings, factor out half of the channels (the rest go to scale k+1),
-    unsqueeze. The last scale: one more checkerboard coupling than the others.
+    scale 0. Scale k < last: checkerboard couplings, squeeze (checkerboard
+    order), channel couplings, factor out the first half of the channels
+    (one checkerboard parity; the rest go to scale k+1), unsqueeze. The last scale: one more checkerboard coupling than the others.
     Each coupling is followed by batch normalization when enabled.
     """
     shapes = scale_shapes(image_shape, num_scales)
@@ -80,13 +92,15 @@ class FlowBuilder:
     squeezed = (height // 2, width // 2, 4 * channels)
     steps = self._couplings(prefix, "checkerboard", event_shape,
                             self._num_coupling_layers)
-    steps.append(tfb.Invert(squeeze(event_shape, name=f"{prefix}_squeeze")))
+    steps.append(tfb.Invert(squeeze(event_shape, CHECKERBOARD_ORDER,
+                                    name=f"{prefix}_squeeze")))
     steps += self._couplings(prefix, "channel", squeezed,
                              self._num_coupling_layers)
     steps.append(FactorOut(self._scale(shapes, index + 1),
                            num_factored=2 * channels,
                            name=f"{prefix}_factor_out"))
-    steps.append(squeeze(event_shape, name=f"{prefix}_unsqueeze"))
+    steps.append(squeeze(event_shape, CHECKERBOARD_ORDER,
+                         name=f"{prefix}_unsqueeze"))
     return tfb.Chain(steps, name=prefix)
 
   def _couplings(self, prefix, mask_type, event_shape, count):

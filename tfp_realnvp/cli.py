@@ -33,10 +33,6 @@ _FIELD_HELP = {
 }
 
 
-_FIELD_TYPES = {"int": int, "float": float, "str": str, int: int, float: float,
-                str: str}
-
-
 def _add_train_parser(subparsers):
   parser = subparsers.add_parser(
       "train", help="train, evaluate, sample and export a RealNVP",
@@ -44,10 +40,10 @@ def _add_train_parser(subparsers):
   for field in dataclasses.fields(TrainConfig):
     flag = "--" + field.name.replace("_", "-")
     kwargs = dict(default=field.default, help=_FIELD_HELP[field.name])
-    if field.type in (bool, "bool"):
+    if field.type is bool:
       kwargs["action"] = argparse.BooleanOptionalAction
     else:
-      kwargs["type"] = _FIELD_TYPES[field.type]
+      kwargs["type"] = field.type
     if field.name == "dataset":
       kwargs["choices"] = data.DATASETS
     parser.add_argument(flag, **kwargs)
@@ -63,9 +59,9 @@ def main(argv=None):
   args = parser.parse_args(argv)
   if args.command == "train":
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    config = TrainConfig(**{k: v for k, v in vars(args).items()
-                             if k in fields})
     try:
+      config = TrainConfig(**{k: v for k, v in vars(args).items()
+                              if k in fields})
       metrics = train(config)
     except (ValueError, DatasetUnavailableError) as error:
       print(f"tfp-realnvp: error: {error}", file=sys.stderr)

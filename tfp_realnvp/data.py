@@ -44,7 +44,11 @@ def image_shape(name):
 
 
 def num_classes(name):
-  """Number of classes of `name`, or None when it has no class labels."""
+  """Number of classes of `name`, or None when it has no class labels.
+
+  Raises:
+    ValueError: for an unknown data set name.
+  """
   _check_name(name)
   return NUM_CLASSES[name]
 

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from tfp_realnvp import validation
+from tfp_realnvp.model import nats_to_bits_per_dim
 
 
 def next_version(model_dir):
@@ -70,14 +71,11 @@ def _endpoints(model):
   def log_prob(images, labels=None):
     log_density = model.log_prob(images, labels)
     return {"log_prob": log_density,
-            "bits_per_dim": model._nats_to_bits_per_dim(log_density)}  # pylint: disable=protected-access
+            "bits_per_dim": nats_to_bits_per_dim(log_density, model.num_dims)}
 
   def sample(temperature, labels=None):
-    temperature = validation.temperatures(temperature)
-    shape = tf.concat([tf.shape(temperature), model.image_shape], axis=0)
-    noise = tf.random.normal(shape, dtype=model.dtype)
-    latents = noise * tf.cast(temperature, model.dtype)[:, None, None, None]
-    return {"images": validation.clip_pixels(model.decode(latents, labels))}
+    temperature = validation.temperatures(temperature, model.dtype)
+    return {"images": model.sample_at_temperatures(temperature, labels)}
 
   def encode(images, labels=None):
     return {"latents": model.encode(images, labels)}

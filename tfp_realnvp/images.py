@@ -12,7 +12,7 @@ def to_uint8(pixels):
 def image_grid(images, num_columns):
   """Tiles images [N, H, W, C] (pixels in [0, 256)) into one uint8 array.
 
-  Rows are filled left to right; a last incomplete row is padded with black.
+  Rows are filled left to right; a last incomplete row stays gray.
   A 1-pixel gray border separates the tiles.
 
   Returns:

@@ -17,6 +17,32 @@ from tfp_realnvp.layers import ShiftAndLogScaleResNet
 tfd = tfp.distributions
 
 
+def nats_to_bits_per_dim(log_prob, num_dims):
+  """Bits per dimension -log_prob / (D ln 2) of log-densities `log_prob` in nats.
+
+  Args:
+    log_prob: float tensor [N], log-density over pixel space [0, 256)^D.
+    num_dims: D = H * W * C.
+
+  Returns:
+    float tensor [N], bits/dim (the paper's reported unit).
+  """
+  return -log_prob / (num_dims * math.log(2.0))
+
+
+def default_optimizer(learning_rate=1e-3):
+  """Adam with global gradient-norm clipping at 100 (official Real NVP code).
+
+  Args:
+    learning_rate: float > 0, Adam's step size (official code: 1e-3).
+
+  Returns:
+    A new `keras.optimizers.Adam`.
+  """
+  return keras.optimizers.Adam(learning_rate=learning_rate,
+                               global_clipnorm=100.0)
+
+
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
 class RealNVP(keras.Model):
   """Real NVP density model of images, trainable with `fit`.
@@ -31,10 +57,13 @@ class RealNVP(keras.Model):
   Pixels are in [0, 256): uint8 images or dequantized floats. Densities are
   over the dequantized pixel space, in nats; bits/dim = -log_prob / (D ln 2).
 
-  Latent layout: `encode` returns [N, H, W, C] like the image. At every scale
-  but the last, the factored-out channels are put back through the inverse
-  squeeze, so the latents of scale k are the first 2^k C channels of the
-  tensor squeezed k+1 times (the official code's layout).
+  Latent layout: `encode` returns z of shape [N, H, W, C] like the image,
+  defined recursively with the checkerboard-ordered squeeze
+  (`bijectors.squeeze(..., CHECKERBOARD_ORDER)`): h_0 = z; the latents
+  factored out at scale k are the first half of the channels of squeeze(h_k),
+  and h_{k+1} is the second half; the last scale's latents are h_last. So
+  each scale's latents sit on one checkerboard parity of the previous
+  scale's pixels, and every factored-out block is put back in place.
 
   Training: `compile()` (Adam, lr 1e-3, global gradient-norm clip 100 by
   default) then `fit()` on a `tf.data.Dataset` of uint8-valued images or
@@ -104,8 +133,9 @@ class RealNVP(keras.Model):
         sample_shape=image_shape)
     self._distribution = tfd.TransformedDistribution(self._prior, self.flow)
     self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
+    # Seeded from Python's global RNG, so keras.utils.set_random_seed fixes it.
     self.dequantization_seed = keras.random.SeedGenerator(
-        kwargs.get("seed"), name="dequantization_seed")
+        name="dequantization_seed")
     self.built = True
 
   @property
@@ -149,9 +179,6 @@ class RealNVP(keras.Model):
     return self._distribution.log_prob(
         pixels, bijector_kwargs=self._bijector_kwargs(class_labels, training))
 
-  def _nats_to_bits_per_dim(self, log_prob):
-    return -log_prob / (self.num_dims * math.log(2.0))
-
   # --- Public API. ---
 
   def log_prob(self, x, labels=None):
@@ -167,14 +194,15 @@ class RealNVP(keras.Model):
 
     Raises:
       ValueError: wrong rank/shape/dtype, NaN, pixels out of range, labels
-        missing, superfluous or out of range.
+        missing, superfluous or out of range (inside a `tf.function` or a
+        SavedModel, value problems raise `tf.errors.InvalidArgumentError`).
     """
     pixels, class_labels = self._validated(x, labels)
     return self._log_prob(pixels, class_labels)
 
   def bits_per_dim(self, x, labels=None):
     """Bits per dimension [N] = -log_prob(x) / (D ln 2); arguments as `log_prob`."""
-    return self._nats_to_bits_per_dim(self.log_prob(x, labels))
+    return nats_to_bits_per_dim(self.log_prob(x, labels), self.num_dims)
 
   def encode(self, x, labels=None):
     """Maps images to latents (the flow's inverse; paper's f).
@@ -185,6 +213,9 @@ class RealNVP(keras.Model):
     Returns:
       latents [N, H, W, C] in the model's dtype (layout: class docstring);
       log_prob(x) = log N(encode(x); 0, I) + log|det d encode / dx|.
+
+    Raises:
+      ValueError: as `log_prob`.
     """
     pixels, class_labels = self._validated(x, labels)
     return self.flow.inverse(pixels,
@@ -198,8 +229,9 @@ class RealNVP(keras.Model):
       labels: as in `log_prob`.
 
     Returns:
-      pixels [N, H, W, C]; within (-13.5, 269.5) for alpha = 0.05 (the logit
-      transform's range), in [0, 256) for latents of real images.
+      pixels [N, H, W, C]; within (-14.3, 270.3) for alpha = 0.05 (the logit
+      transform's range, 256 alpha / (1 - 2 alpha) beyond each end), in
+      [0, 256) for latents of real images.
 
     Raises:
       ValueError: wrong rank/shape/dtype, NaN, or bad labels.
@@ -216,8 +248,8 @@ class RealNVP(keras.Model):
     Args:
       num_samples: int N >= 1.
       labels: int [N] classes for a conditional model, else None.
-      temperature: float > 0, standard deviation of the latents (paper-style
-        reduced temperatures such as 0.7 give smoother samples).
+      temperature: float > 0, or float [N], standard deviation of the latents
+        (reduced temperatures such as 0.7 give smoother samples).
       seed: int for reproducible samples, or None.
 
     Returns:
@@ -225,18 +257,37 @@ class RealNVP(keras.Model):
       can reach slightly beyond; floor them for uint8 images).
 
     Raises:
-      ValueError: num_samples < 1, temperature <= 0, or bad labels.
+      ValueError: num_samples < 1, temperature <= 0 or not broadcastable to
+        [N], or bad labels.
     """
     if int(num_samples) < 1:
       raise ValueError(f"num_samples must be >= 1; got {num_samples}.")
-    validation.temperatures(temperature)
-    shape = (int(num_samples),) + self.image_shape
+    temperature = validation.temperatures(temperature, self.dtype)
+    if temperature.shape.rank == 1 and temperature.shape[0] != num_samples:
+      raise ValueError(f"temperature must be a scalar or have shape "
+                       f"[{num_samples}]; got {temperature.shape}.")
+    temperature = tf.broadcast_to(temperature, [int(num_samples)])
+    return self.sample_at_temperatures(temperature, labels, seed)
+
+  def sample_at_temperatures(self, temperature, labels=None, seed=None):
+    """Draws one image per temperature; graph-friendly core of `sample`.
+
+    Args:
+      temperature: validated float tensor [N] of positive temperatures.
+      labels: int [N] for a conditional model, else None.
+      seed: int for reproducible samples, or None.
+
+    Returns:
+      float pixels [N, H, W, C] in [0, 256).
+    """
+    shape = tf.concat([tf.shape(temperature), self.image_shape], axis=0)
     if seed is None:
       noise = tf.random.normal(shape, dtype=self.dtype)
     else:
       noise = tf.random.stateless_normal(shape, seed=[int(seed), 0],
                                          dtype=self.dtype)
-    return validation.clip_pixels(self.decode(noise * temperature, labels))
+    latents = noise * temperature[:, None, None, None]
+    return validation.clip_pixels(self.decode(latents, labels))
 
   # --- Keras integration. ---
 
@@ -244,8 +295,9 @@ class RealNVP(keras.Model):
     """Per-example bits/dim [N] of `inputs`: images or (images, labels)."""
     pixels, class_labels = self._split_inputs(inputs)
     pixels, class_labels = self._validated(pixels, class_labels)
-    return self._nats_to_bits_per_dim(
-        self._log_prob(pixels, class_labels, training=training))
+    return nats_to_bits_per_dim(
+        self._log_prob(pixels, class_labels, training=training),
+        self.num_dims)
 
   def _split_inputs(self, inputs):
     if isinstance(inputs, (tuple, list)):
@@ -274,18 +326,33 @@ class RealNVP(keras.Model):
     return ((pixels, class_labels),)
 
   def train_step(self, data):
+    """One optimizer step on a batch of integer pixels (and labels), dequantized here."""
     return super().train_step(self._dequantize(data))
 
   def test_step(self, data):
+    """Bits/dim of a dequantized batch; batch norm uses its running averages."""
     return super().test_step(self._dequantize(data))
 
   def compile(self, optimizer=None, **kwargs):
-    """Keras `compile`; `optimizer` defaults to Adam(1e-3, global_clipnorm=100) (official code)."""
-    if optimizer is None:
-      optimizer = keras.optimizers.Adam(learning_rate=1e-3,
-                                        global_clipnorm=100.0)
+    """Keras `compile`; the loss is the model's own (mean bits/dim).
+
+    Args:
+      optimizer: a Keras optimizer or its name; None gives
+        `default_optimizer()` (Adam 1e-3, gradient-norm clip 100).
+      **kwargs: other `keras.Model.compile` arguments (e.g. `jit_compile`,
+        default False; `steps_per_execution`).
+
+    Raises:
+      ValueError: if `loss` or `metrics` is given (the loss is the negative
+        log-likelihood and `bits_per_dim` is always logged).
+    """
+    for argument in ("loss", "metrics", "weighted_metrics"):
+      if kwargs.get(argument) is not None:
+        raise ValueError(f"RealNVP defines its own loss and metrics; got "
+                         f"{argument}={kwargs[argument]!r}.")
+      kwargs.pop(argument, None)
     kwargs.setdefault("jit_compile", False)
-    super().compile(optimizer=optimizer, **kwargs)
+    super().compile(optimizer=optimizer or default_optimizer(), **kwargs)
 
   def compile_from_config(self, config):
     """Restores `compile()` when loading a `.keras` file (optimizer state included)."""
@@ -295,17 +362,24 @@ class RealNVP(keras.Model):
 
   def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                    training=True):
-    """Mean bits/dim over the global batch plus any regularization losses."""
+    """Mean bits/dim over the global batch, plus Keras regularization losses if any layer adds some.
+
+    Per-example bits/dim are summed and divided by the global batch size
+    (`tf.nn.compute_average_loss`), so gradients summed over replicas of a
+    distribution strategy equal the single-device gradient.
+    """
     loss = tf.nn.compute_average_loss(y_pred)
     if self.losses:
       loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
     return loss
 
   def compute_metrics(self, x, y, y_pred, sample_weight=None):
+    """Updates the `bits_per_dim` metric with the per-example values `y_pred` [N]."""
     self.bits_per_dim_tracker.update_state(y_pred)
     return super().compute_metrics(x, y, y_pred, sample_weight)
 
   def get_config(self):
+    """Constructor arguments (JSON-serializable) for `from_config` and `.keras` files."""
     config = super().get_config()
     config.update(
         image_shape=list(self.image_shape), num_scales=self.num_scales,

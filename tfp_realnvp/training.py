@@ -13,6 +13,7 @@ from tfp_realnvp import data
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.images import save_image_grid
 from tfp_realnvp.model import RealNVP
+from tfp_realnvp.model import default_optimizer
 
 SHUFFLE_BUFFER = 10_000
 
@@ -42,6 +43,14 @@ class TrainConfig:
   temperature: float = 0.8
   seed: int = 0
   verbose: int = 1
+
+  def __post_init__(self):
+    for name in ("epochs", "batch_size"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
+    if self.steps_per_epoch < 0:
+      raise ValueError(f"steps_per_epoch must be >= 0; got "
+                       f"{self.steps_per_epoch}.")
 
   def model_kwargs(self, image_shape, num_classes):
     """Constructor arguments of the RealNVP this configuration describes."""
@@ -74,7 +83,15 @@ class TrainingThroughput(keras.callbacks.Callback):
 
 
 def make_pipeline(dataset, batch_size, training, seed=0):
-  """Batches (image, label) examples; training pipelines are cached, shuffled and drop the remainder."""
+  """Batches a dataset of (image uint8 [H, W, C], label) examples.
+
+  Training pipelines are cached, reshuffled every epoch (buffer
+  `SHUFFLE_BUFFER`) and drop the last incomplete batch, so batch-norm
+  statistics always come from full batches.
+
+  Returns:
+    `tf.data.Dataset` of (images [B, H, W, C], labels [B]), prefetched.
+  """
   if training:
     dataset = dataset.cache().shuffle(SHUFFLE_BUFFER, seed=seed,
                                       reshuffle_each_iteration=True)
@@ -110,8 +127,7 @@ def train(config):
     train_data = train_data.repeat()
 
   model = RealNVP(**config.model_kwargs(image_shape, num_classes))
-  model.compile(optimizer=keras.optimizers.Adam(
-      learning_rate=config.learning_rate, global_clipnorm=100.0))
+  model.compile(optimizer=default_optimizer(config.learning_rate))
   tf.io.gfile.makedirs(config.output_dir)
   throughput = TrainingThroughput(config.batch_size)
   started = time.perf_counter()

@@ -10,7 +10,9 @@ raise Python exceptions.
 import numpy as np
 import tensorflow as tf
 
-PIXEL_UPPER_BOUND = 256.0
+from tfp_realnvp.bijectors.preprocessing import PIXEL_LEVELS
+
+PIXEL_UPPER_BOUND = PIXEL_LEVELS
 
 
 def _check_value(condition_fn, tensor, message):
@@ -28,7 +30,7 @@ def _check_value(condition_fn, tensor, message):
 def _check_shape(tensor, what, expected_event_shape):
   shape = tensor.shape
   expected = "[N, " + ", ".join(str(d) for d in expected_event_shape) + "]"
-  if shape.rank != len(expected_event_shape) + 1:
+  if shape.rank is None or shape.rank != len(expected_event_shape) + 1:
     raise ValueError(f"{what} must have rank {len(expected_event_shape) + 1} "
                      f"{expected}; got shape {shape}.")
   event_shape = shape[1:]
@@ -57,15 +59,16 @@ def images(pixels, image_shape, dtype):
     raise ValueError(f"images must have an integer (e.g. uint8) or float "
                      f"dtype holding pixels in [0, 256); got {pixels.dtype}.")
   _check_shape(pixels, "images", image_shape)
-  pixels = tf.cast(pixels, dtype)
-  pixels = _check_value(tf.math.is_finite, pixels,
-                        "images contain NaN or infinite values; expected "
-                        "finite pixel values in [0, 256).")
+  if pixels.dtype.is_floating:
+    pixels = _check_value(tf.math.is_finite, pixels,
+                          "images contain NaN or infinite values; expected "
+                          "finite pixel values in [0, 256).")
   pixels = _check_value(
-      lambda p: (p >= 0.0) & (p < PIXEL_UPPER_BOUND), pixels,
-      "images contain pixel values outside [0, 256); expected uint8 "
+      lambda p: (p >= 0) & (tf.cast(p, tf.float64) < PIXEL_UPPER_BOUND),
+      pixels, "images contain pixel values outside [0, 256); expected uint8 "
       "values or dequantized floats in [0, 256).")
-  return tf.identity(pixels)
+  # Casting can round a value just below 256 up to 256: clip it back.
+  return tf.identity(clip_pixels(tf.cast(pixels, dtype)))
 
 
 def latents(values, image_shape, dtype):
@@ -113,29 +116,48 @@ def labels(class_labels, num_classes, batch_size):
                      f"{class_labels.dtype}.")
   if class_labels.shape.rank != 1:
     raise ValueError(f"labels must have shape [N]; got {class_labels.shape}.")
-  _check_value(lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)),
-               tf.shape(class_labels)[0],
-               "labels must have shape [N] with N the number of images; got "
-               f"shape {class_labels.shape}.")
-  class_labels = tf.cast(class_labels, tf.int32)
-  return _check_value(
+  size_checked = _check_value(
+      lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)),
+      tf.shape(class_labels)[0],
+      "labels must have shape [N] with N the number of images; got "
+      f"shape {class_labels.shape}.")
+  with tf.control_dependencies([size_checked]):
+    class_labels = tf.identity(class_labels)
+  class_labels = _check_value(
       lambda l: (l >= 0) & (l < num_classes), class_labels,
       f"labels must lie in [0, {num_classes}); got values outside it.")
+  return tf.cast(class_labels, tf.int32)
 
 
-def temperatures(values):
-  """Validates sampling temperatures (float [N], each finite and > 0).
+def temperatures(values, dtype):
+  """Validates sampling temperatures: a scalar or a vector [N], each finite and > 0.
+
+  Args:
+    values: float scalar or [N], standard deviations of the latents.
+    dtype: float dtype of the result.
+
+  Returns:
+    `dtype` tensor of the same shape.
 
   Raises:
-    ValueError: (eager) or InvalidArgumentError (graph) for values <= 0 or NaN.
+    ValueError: rank above 1; values <= 0 or NaN (InvalidArgumentError in a
+      graph).
   """
   values = tf.convert_to_tensor(values)
+  if values.shape.rank is None or values.shape.rank > 1:
+    raise ValueError(f"temperature must be a scalar or a vector [N]; got "
+                     f"shape {values.shape}.")
+  values = tf.cast(values, dtype)
   return _check_value(lambda t: tf.math.is_finite(t) & (t > 0), values,
                       "temperature must be finite and > 0.")
 
 
 def clip_pixels(pixels):
-  """Clips pixels into [0, 256): the logit transform's range reaches slightly beyond."""
+  """Clips float pixels [N, H, W, C] into [0, 256).
+
+  The logit transform's range reaches slightly beyond [0, 256), and rounding
+  can turn values just below 256 into 256 itself; the result keeps the dtype.
+  """
   largest_pixel = np.nextafter(PIXEL_UPPER_BOUND, 0,
                                dtype=pixels.dtype.as_numpy_dtype)
   return tf.clip_by_value(pixels, 0.0, largest_pixel)

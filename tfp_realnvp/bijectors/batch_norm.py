@@ -22,8 +22,9 @@ class BatchNormalization(AugmentedBijector):
   ```
 
   With `training=True`, `inverse` uses the batch's mean and (biased) variance
-  over N, H, W, and moves the running averages towards them; the batch
-  statistics are treated as constants in the log-determinant, as in the paper.
+  over N, H, W, and moves the running averages towards them; the
+  log-determinant uses the batch variance, and gradients flow through the
+  batch statistics (as in the official code's `batch_norm_log_diff`).
   Otherwise, and always in `forward`, the running averages are used.
 
   Keyword arguments: `training`, Python bool (default False).

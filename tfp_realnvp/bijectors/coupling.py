@@ -1,4 +1,4 @@
-"""Affine coupling with checkerboard and channel masks (Dinh et al. 2017, eq. 6-9).
+"""Affine coupling with checkerboard and channel masks (Dinh et al. 2017, eq. 4-9).
 
 Why a bijector of our own: `tfb.RealNVP` masks the first `num_masked` units of a
 rank-1 event only; it has neither the spatial checkerboard mask nor rank-3
@@ -74,7 +74,7 @@ def make_mask(mask_type, event_shape, parity):
 
 
 class AffineCoupling(AugmentedBijector):
-  """Masked affine coupling on [H, W, C] events (paper eq. 6-9).
+  """Masked affine coupling on [H, W, C] events (paper eq. 4-7, mask form eq. 9).
 
   With b the 0/1 mask (1 = conditioning part) and (s, t) computed from the
   conditioning part only,

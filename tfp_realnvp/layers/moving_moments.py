@@ -34,6 +34,7 @@ class MovingMoments(keras.layers.Layer):
     self.epsilon = float(epsilon)
 
   def build(self, input_shape):
+    """Creates the [C] weights; `input_shape` is (..., C)."""
     channels = int(input_shape[-1])
     self.moving_mean = self.add_weight(
         shape=(channels,), initializer="zeros", trainable=False,
@@ -54,6 +55,7 @@ class MovingMoments(keras.layers.Layer):
     return inputs
 
   def get_config(self):
+    """Constructor arguments for `from_config`."""
     config = super().get_config()
     config.update(momentum=self.momentum, epsilon=self.epsilon)
     return config

@@ -66,6 +66,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
         keras.layers.Dense(self.filters, name="conditional_dense"))
 
   def build(self, input_shape, conditional_input_shape=None):
+    """Builds every sub-layer for inputs [N, H, W, C_in] (and [N, K])."""
     input_shape = tuple(input_shape)
     hidden_shape = input_shape[:-1] + (self.filters,)
     self.input_conv.build(input_shape)
@@ -79,6 +80,12 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
         shape=(self.output_channels,), initializer="ones", name="scale")
 
   def call(self, inputs, conditional_input=None):
+    """Returns (log_scale, shift), each [N, H, W, output_channels].
+
+    Raises:
+      ValueError: conditional_input missing for a conditional network, or
+        given to an unconditional one.
+    """
     hidden = self.input_conv(inputs)
     hidden = hidden + self._conditional_bias(conditional_input, hidden.dtype)
     for first, second in self.res_convs:
@@ -103,6 +110,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     return bias[:, None, None, :]
 
   def get_config(self):
+    """Constructor arguments for `from_config`."""
     config = super().get_config()
     config.update(output_channels=self.output_channels, filters=self.filters,
                   num_res_blocks=self.num_res_blocks,

@@ -34,6 +34,7 @@ class WeightNormConv2D(keras.layers.Layer):
     self.kernel_size = int(kernel_size)
 
   def build(self, input_shape):
+    """Creates direction v [k, k, C_in, filters], gain g [filters], bias [filters]."""
     kernel_shape = (self.kernel_size, self.kernel_size, int(input_shape[-1]),
                     self.filters)
     self.direction = self.add_weight(
@@ -50,14 +51,17 @@ class WeightNormConv2D(keras.layers.Layer):
     return ops.sqrt(ops.sum(ops.square(self.direction), axis=(0, 1, 2)))
 
   def call(self, inputs):
+    """[N, H, W, C_in] -> [N, H, W, filters]."""
     kernel = self.direction * (self.gain / self._direction_norm())
     outputs = ops.conv(inputs, ops.cast(kernel, inputs.dtype), padding="same")
     return outputs + ops.cast(self.bias, inputs.dtype)
 
   def compute_output_shape(self, input_shape):
+    """(..., C_in) -> (..., filters)."""
     return tuple(input_shape[:-1]) + (self.filters,)
 
   def get_config(self):
+    """Constructor arguments for `from_config`."""
     config = super().get_config()
     config.update(filters=self.filters, kernel_size=self.kernel_size)
     return config
