@@ -2,6 +2,7 @@
 
 from tfp_realnvp import bijectors
 from tfp_realnvp import layers
+from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.model import RealNVP
 
-__all__ = ["RealNVP", "bijectors", "layers"]
+__all__ = ["RealNVP", "bijectors", "export_saved_model", "layers"]

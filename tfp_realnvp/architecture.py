@@ -8,7 +8,6 @@ from tfp_realnvp.bijectors import FactorOut
 from tfp_realnvp.bijectors import logit_transform
 from tfp_realnvp.bijectors import make_mask
 from tfp_realnvp.bijectors import squeeze
-from tfp_realnvp.bijectors.squeeze import CHECKERBOARD_ORDER
 
 tfb = tfp.bijectors
 
@@ -72,9 +71,9 @@ class FlowBuilder:
 
     The chain lists its steps in the data-to-latent order of the paper
     (`Chain.inverse` runs them first to last): the logit transform, then
-    scale 0. Scale k < last: checkerboard couplings, squeeze (checkerboard
-    order), channel couplings, factor out the first half of the channels
-    (one checkerboard parity; the rest go to scale k+1), unsqueeze. The last scale: one more checkerboard coupling than the others.
+    scale 0. Scale k < last: checkerboard couplings, squeeze, channel
+    couplings, factor out the first half of the channels (the rest go to
+    scale k+1), unsqueeze. The last scale: one more checkerboard coupling than the others.
     Each coupling is followed by batch normalization when enabled.
     """
     shapes = scale_shapes(image_shape, num_scales)
@@ -92,15 +91,13 @@ class FlowBuilder:
     squeezed = (height // 2, width // 2, 4 * channels)
     steps = self._couplings(prefix, "checkerboard", event_shape,
                             self._num_coupling_layers)
-    steps.append(tfb.Invert(squeeze(event_shape, CHECKERBOARD_ORDER,
-                                    name=f"{prefix}_squeeze")))
+    steps.append(tfb.Invert(squeeze(event_shape, name=f"{prefix}_squeeze")))
     steps += self._couplings(prefix, "channel", squeezed,
                              self._num_coupling_layers)
     steps.append(FactorOut(self._scale(shapes, index + 1),
                            num_factored=2 * channels,
                            name=f"{prefix}_factor_out"))
-    steps.append(squeeze(event_shape, CHECKERBOARD_ORDER,
-                         name=f"{prefix}_unsqueeze"))
+    steps.append(squeeze(event_shape, name=f"{prefix}_unsqueeze"))
     return tfb.Chain(steps, name=prefix)
 
   def _couplings(self, prefix, mask_type, event_shape, count):

@@ -1,4 +1,4 @@
-"""Command line: `tfp-realnvp train ...` (see `tfp-realnvp --help`)."""
+"""Command line: `tfp-realnvp train|export ...` (see `tfp-realnvp --help`)."""
 
 import argparse
 import dataclasses
@@ -7,6 +7,8 @@ import sys
 
 from tfp_realnvp import data
 from tfp_realnvp.data import DatasetUnavailableError
+from tfp_realnvp.export import export_saved_model
+from tfp_realnvp.model import load_trained_model
 from tfp_realnvp.training import TrainConfig
 from tfp_realnvp.training import train
 
@@ -49,26 +51,56 @@ def _add_train_parser(subparsers):
     parser.add_argument(flag, **kwargs)
 
 
+def _add_export_parser(subparsers):
+  parser = subparsers.add_parser(
+      "export", help="export a trained model as a TF Serving SavedModel",
+      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  parser.add_argument("model", help="a .keras file, or a .weights.h5 "
+                      "checkpoint together with --config")
+  parser.add_argument("--config", default="", help="JSON file with the "
+                      "RealNVP config (train writes config.json), needed for "
+                      ".weights.h5 checkpoints")
+  parser.add_argument("--export-dir", default="saved_models",
+                      help=_FIELD_HELP["export_dir"])
+  parser.add_argument("--name", default="real_nvp", help="model name")
+  parser.add_argument("--version", type=int, default=None,
+                      help="integer version (default: the next free one)")
+
+
+def _run_train(args):
+  fields = {f.name for f in dataclasses.fields(TrainConfig)}
+  config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+  metrics = train(config)
+  return {k: metrics[k] for k in ("test_bits_per_dim", "training_seconds",
+                                  "images_per_second", "saved_model")}
+
+
+def _run_export(args):
+  model = load_trained_model(args.model, args.config or None)
+  path = export_saved_model(model, args.export_dir, args.name, args.version)
+  return {"saved_model": path}
+
+
 def main(argv=None):
-  """Entry point of the `tfp-realnvp` console script; returns the exit status."""
+  """Entry point of the `tfp-realnvp` console script; returns the exit status.
+
+  Prints a JSON summary on success; on bad arguments or missing data prints
+  `tfp-realnvp: error: ...` to stderr and returns 2.
+  """
   parser = argparse.ArgumentParser(
       prog="tfp-realnvp", description="Real NVP normalizing flows (Keras 3 + "
       "TensorFlow Probability).")
   subparsers = parser.add_subparsers(dest="command", required=True)
   _add_train_parser(subparsers)
+  _add_export_parser(subparsers)
   args = parser.parse_args(argv)
-  if args.command == "train":
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    try:
-      config = TrainConfig(**{k: v for k, v in vars(args).items()
-                              if k in fields})
-      metrics = train(config)
-    except (ValueError, DatasetUnavailableError) as error:
-      print(f"tfp-realnvp: error: {error}", file=sys.stderr)
-      return 2
-    summary = {k: metrics[k] for k in ("test_bits_per_dim", "training_seconds",
-                                       "images_per_second", "saved_model")}
-    print(json.dumps(summary, indent=2))
+  commands = {"train": _run_train, "export": _run_export}
+  try:
+    summary = commands[args.command](args)
+  except (ValueError, OSError, DatasetUnavailableError) as error:
+    print(f"tfp-realnvp: error: {error}", file=sys.stderr)
+    return 2
+  print(json.dumps(summary, indent=2))
   return 0
 
 

@@ -4,10 +4,13 @@ import os
 import re
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import validation
 from tfp_realnvp.model import nats_to_bits_per_dim
+
+WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def next_version(model_dir):
@@ -30,8 +33,11 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
     - `sample`: `temperature` float32 [N] -> `images` float32 [N, H, W, C].
     - `encode`: `images` -> `latents` [N, H, W, C].
     - `decode`: `latents` -> `images`.
-  Bad requests (NaN, pixels out of range, labels out of range) fail with
-  InvalidArgument errors naming the problem. Loading needs only TensorFlow.
+  Images and latents are declared [N, H, W, C] with any H, W, C, so that a
+  request of the wrong size, like NaN, out-of-range pixels or labels, fails
+  with an InvalidArgument error naming the problem. Loading needs only
+  TensorFlow. Warm-up requests for every signature are written to
+  `<version>/assets.extra/tf_serving_warmup_requests`.
 
   Args:
     model: a `tfp_realnvp.RealNVP`.
@@ -57,13 +63,64 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
   for endpoint, (fn, signature) in _endpoints(model).items():
     archive.add_endpoint(endpoint, fn, input_signature=signature)
   archive.write_out(path, verbose=False)
+  write_warmup_requests(path, model, name)
+  return path
+
+
+def warmup_requests(model, model_name):
+  """One valid `PredictionLog` per signature, for TF Serving's warm-up.
+
+  Args:
+    model: the exported `tfp_realnvp.RealNVP`.
+    model_name: the name TF Serving serves the model under.
+
+  Returns:
+    List of `tensorflow_serving.apis.prediction_log_pb2.PredictionLog`, each
+    a one-row request (mid-gray image, zero latents, temperature 1, label 0).
+  """
+  from tensorflow_serving.apis import predict_pb2  # pylint: disable=import-outside-toplevel
+  from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=import-outside-toplevel
+  row_shape = [1, *model.image_shape]
+  example_inputs = {
+      "images": np.full(row_shape, 127.5, np.float32),
+      "latents": np.zeros(row_shape, np.float32),
+      "temperature": np.ones([1], np.float32),
+      "labels": np.zeros([1], np.int64),
+  }
+  logs = []
+  for endpoint, (_, signature) in _endpoints(model).items():
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = endpoint
+    for spec in signature:
+      request.inputs[spec.name].CopyFrom(
+          tf.make_tensor_proto(example_inputs[spec.name]))
+    logs.append(prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request)))
+  return logs
+
+
+def write_warmup_requests(version_dir, model, model_name):
+  """Writes `warmup_requests` to `<version_dir>/assets.extra/tf_serving_warmup_requests`.
+
+  Returns:
+    The path of the written TFRecord file.
+  """
+  directory = os.path.join(version_dir, "assets.extra")
+  tf.io.gfile.makedirs(directory)
+  path = os.path.join(directory, WARMUP_FILE)
+  with tf.io.TFRecordWriter(path) as writer:
+    for log in warmup_requests(model, model_name):
+      writer.write(log.SerializeToString())
   return path
 
 
 def _endpoints(model):
   """Maps signature names to (function, input signature)."""
-  image_spec = tf.TensorSpec([None, *model.image_shape], tf.float32, "images")
-  latent_spec = tf.TensorSpec([None, *model.image_shape], tf.float32, "latents")
+  # Any image size is accepted at the signature, so that a wrong size reaches
+  # the model's checks and gets an InvalidArgument error that names it.
+  image_spec = tf.TensorSpec([None] * 4, tf.float32, "images")
+  latent_spec = tf.TensorSpec([None] * 4, tf.float32, "latents")
   temperature_spec = tf.TensorSpec([None], tf.float32, "temperature")
   label_specs = ([] if model.num_classes is None else
                  [tf.TensorSpec([None], tf.int64, "labels")])

@@ -1,5 +1,6 @@
 """The Real NVP Keras model (Dinh, Sohl-Dickstein, Bengio, ICLR 2017)."""
 
+import json
 import math
 
 import keras
@@ -58,12 +59,12 @@ class RealNVP(keras.Model):
   over the dequantized pixel space, in nats; bits/dim = -log_prob / (D ln 2).
 
   Latent layout: `encode` returns z of shape [N, H, W, C] like the image,
-  defined recursively with the checkerboard-ordered squeeze
-  (`bijectors.squeeze(..., CHECKERBOARD_ORDER)`): h_0 = z; the latents
-  factored out at scale k are the first half of the channels of squeeze(h_k),
-  and h_{k+1} is the second half; the last scale's latents are h_last. So
-  each scale's latents sit on one checkerboard parity of the previous
-  scale's pixels, and every factored-out block is put back in place.
+  defined recursively with `squeeze` (= `tf.nn.space_to_depth(., 2)`):
+  h_0 = z; the latents factored out at scale k are the first half of the
+  channels of squeeze(h_k), and h_{k+1} is the second half; the last scale's
+  latents are h_last. With space-to-depth's channel order, the first half is
+  the top row of every 2x2 block: scale k's latents sit on the even rows of
+  h_k, and every factored-out block is put back in place.
 
   Training: `compile()` (Adam, lr 1e-3, global gradient-norm clip 100 by
   default) then `fit()` on a `tf.data.Dataset` of uint8-valued images or
@@ -388,3 +389,36 @@ class RealNVP(keras.Model):
         num_classes=self.num_classes, batch_norm=self.batch_norm,
         batch_norm_momentum=self.batch_norm_momentum, alpha=self.alpha)
     return config
+
+
+def load_trained_model(path, config_path=None):
+  """Loads a RealNVP from a `.keras` file or a `.weights.h5` checkpoint.
+
+  Args:
+    path: a `.keras` file (architecture and weights), or a `.weights.h5`
+      checkpoint (weights only; local or any TF filesystem for `.keras`).
+    config_path: JSON file holding `RealNVP.get_config()` (`train` writes
+      `config.json`); required for `.weights.h5` checkpoints.
+
+  Returns:
+    The `RealNVP`.
+
+  Raises:
+    ValueError: unknown file type, or a checkpoint without `config_path`.
+    OSError: a missing file.
+  """
+  path = str(path)
+  if not tf.io.gfile.exists(path):
+    raise OSError(f"No model file at {path!r}.")
+  if path.endswith(".keras"):
+    return keras.models.load_model(path)
+  if path.endswith(".weights.h5"):
+    if not config_path:
+      raise ValueError(f"{path!r} holds weights only: pass the model's config "
+                       f"JSON (config.json next to it) as config_path/--config.")
+    with tf.io.gfile.GFile(config_path) as file:
+      model = RealNVP.from_config(json.load(file))
+    model.load_weights(path)
+    return model
+  raise ValueError(f"Expected a .keras file or a .weights.h5 checkpoint; got "
+                   f"{path!r}.")

@@ -102,8 +102,9 @@ def make_pipeline(dataset, batch_size, training, seed=0):
 def train(config):
   """Runs the main job and returns its metrics (also written to metrics.json).
 
-  Writes to `config.output_dir`: model.keras, history.csv, samples.png (one
-  row per class for a conditional model) and metrics.json; and a SavedModel
+  Writes to `config.output_dir`: model.keras, config.json (the model's
+  config), history.csv, samples.png (one row per class for a conditional
+  model) and metrics.json; and a SavedModel
   to `<config.export_dir>/<model name>/<next version>/`.
 
   Raises:
@@ -140,6 +141,9 @@ def train(config):
                  keras.callbacks.TerminateOnNaN()])
   training_seconds = time.perf_counter() - started
   model.save(os.path.join(config.output_dir, "model.keras"))
+  with tf.io.gfile.GFile(os.path.join(config.output_dir, "config.json"),
+                         "w") as file:
+    json.dump(model.get_config(), file, indent=2)
 
   test_bits_per_dim = model.evaluate(test_data, verbose=0,
                                      return_dict=True)["bits_per_dim"]

@@ -28,14 +28,26 @@ def _check_value(condition_fn, tensor, message):
 
 
 def _check_shape(tensor, what, expected_event_shape):
+  """Checks rank and event shape; returns `tensor` with its shape made static.
+
+  A dimension unknown while tracing (a SavedModel signature takes any shape,
+  so that bad requests get this message) is checked when the graph runs.
+  """
   shape = tensor.shape
   expected = "[N, " + ", ".join(str(d) for d in expected_event_shape) + "]"
   if shape.rank is None or shape.rank != len(expected_event_shape) + 1:
     raise ValueError(f"{what} must have rank {len(expected_event_shape) + 1} "
                      f"{expected}; got shape {shape}.")
-  event_shape = shape[1:]
-  if not event_shape.is_compatible_with(expected_event_shape):
+  if not shape[1:].is_compatible_with(expected_event_shape):
     raise ValueError(f"{what} must have shape {expected}; got {shape}.")
+  if shape[1:].is_fully_defined():
+    return tensor
+  dims_checked = _check_value(
+      lambda dims: tf.reduce_all(tf.equal(dims, expected_event_shape)),
+      tf.shape(tensor)[1:], f"{what} must have shape {expected}.")
+  with tf.control_dependencies([dims_checked]):
+    tensor = tf.identity(tensor)
+  return tf.ensure_shape(tensor, [None, *expected_event_shape])
 
 
 def images(pixels, image_shape, dtype):
@@ -58,7 +70,7 @@ def images(pixels, image_shape, dtype):
   if not (pixels.dtype.is_integer or pixels.dtype.is_floating):
     raise ValueError(f"images must have an integer (e.g. uint8) or float "
                      f"dtype holding pixels in [0, 256); got {pixels.dtype}.")
-  _check_shape(pixels, "images", image_shape)
+  pixels = _check_shape(pixels, "images", image_shape)
   if pixels.dtype.is_floating:
     pixels = _check_value(tf.math.is_finite, pixels,
                           "images contain NaN or infinite values; expected "
@@ -80,7 +92,7 @@ def latents(values, image_shape, dtype):
   values = tf.convert_to_tensor(values)
   if not values.dtype.is_floating:
     raise ValueError(f"latents must have a float dtype; got {values.dtype}.")
-  _check_shape(values, "latents", image_shape)
+  values = _check_shape(values, "latents", image_shape)
   values = _check_value(tf.math.is_finite, tf.cast(values, dtype),
                         "latents contain NaN or infinite values.")
   return tf.identity(values)

@@ -1,0 +1,298 @@
+"""SavedModel export: signatures, fresh-process loading, REST bodies, warm-up, bad requests."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_serving.apis import prediction_log_pb2
+
+import tfp_realnvp
+from tfp_realnvp import cli
+from tfp_realnvp.export import WARMUP_FILE
+from tfp_realnvp.export import export_saved_model
+from tfp_realnvp.rest import request_body
+
+import serving_emulation
+
+IMAGE_SHAPE = (8, 8, 1)
+NUM_CLASSES = 10  # as MNIST, so that the README's examples apply
+SIGNATURES = ("log_prob", "sample", "encode", "decode")
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+FRESH_PROCESS_SCRIPT = """
+import sys
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+inputs = dict(np.load(sys.argv[2]))
+labels = tf.constant(inputs["labels"])
+results = {}
+out = loaded.signatures["log_prob"](images=tf.constant(inputs["images"]), labels=labels)
+results["log_prob"], results["bits_per_dim"] = out["log_prob"], out["bits_per_dim"]
+default = loaded.signatures["serving_default"](images=tf.constant(inputs["images"]), labels=labels)
+results["default_log_prob"] = default["log_prob"]
+results["latents"] = loaded.signatures["encode"](images=tf.constant(inputs["images"]), labels=labels)["latents"]
+results["decoded"] = loaded.signatures["decode"](latents=tf.constant(inputs["latents"]), labels=labels)["images"]
+results["cold_samples"] = loaded.signatures["sample"](temperature=tf.constant(inputs["cold"]), labels=labels)["images"]
+assert "tensorflow_probability" not in sys.modules, "TFP was imported"
+assert "tfp_realnvp" not in sys.modules, "tfp_realnvp was imported"
+np.savez(sys.argv[3], **{k: v.numpy() for k, v in results.items()})
+"""
+
+
+def perturbed_model():
+  model = tfp_realnvp.RealNVP(IMAGE_SHAPE, num_scales=2, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4,
+                              num_classes=NUM_CLASSES)
+  rng = np.random.default_rng(0)
+  for weight in model.weights:
+    if "seed" not in weight.path:
+      weight.assign(rng.normal(scale=0.1, size=weight.shape))
+  for moments in model.batch_norm_moments:
+    moments.moving_variance.assign(np.full(moments.moving_variance.shape, 1.5))
+  return model
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+  """(model, loaded SavedModel, version path) for a small conditional model."""
+  model = perturbed_model()
+  base = tmp_path_factory.mktemp("serving")
+  path = export_saved_model(model, str(base), "digits")
+  return model, tf.saved_model.load(path), Path(path)
+
+
+def request_inputs(count=3, seed=0):
+  rng = np.random.default_rng(seed)
+  return {"images": rng.uniform(0, 256, (count,) + IMAGE_SHAPE).astype(np.float32),
+          "labels": rng.integers(0, NUM_CLASSES, count).astype(np.int64)}
+
+
+def test_export_writes_the_tf_serving_layout(exported):
+  _, _, path = exported
+  assert path.name == "1" and path.parent.name == "digits"
+  assert (path / "saved_model.pb").exists()
+  assert (path / "variables").is_dir()
+  assert (path / "assets.extra" / WARMUP_FILE).exists()
+
+
+def test_every_signature_matches_keras_in_a_process_without_tfp(exported,
+                                                                tmp_path):
+  model, _, path = exported
+  inputs = request_inputs()
+  latents = model.encode(inputs["images"], inputs["labels"]).numpy()
+  inputs["latents"] = np.random.default_rng(1).normal(
+      size=latents.shape).astype(np.float32)
+  inputs["cold"] = np.full(3, 1e-7, np.float32)
+  np.savez(tmp_path / "inputs.npz", **inputs)
+  result = subprocess.run(
+      [sys.executable, "-c", FRESH_PROCESS_SCRIPT, str(path),
+       str(tmp_path / "inputs.npz"), str(tmp_path / "outputs.npz")],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  served = np.load(tmp_path / "outputs.npz")
+  images, labels = inputs["images"], inputs["labels"]
+  log_prob = model.log_prob(images, labels).numpy()
+  np.testing.assert_allclose(served["log_prob"], log_prob, rtol=1e-6)
+  np.testing.assert_allclose(served["default_log_prob"], log_prob, rtol=1e-6)
+  np.testing.assert_allclose(served["bits_per_dim"],
+                             model.bits_per_dim(images, labels).numpy(),
+                             rtol=1e-6)
+  np.testing.assert_allclose(served["latents"], latents, rtol=1e-5,
+                             atol=1e-5)
+  np.testing.assert_allclose(
+      served["decoded"], model.decode(inputs["latents"], labels).numpy(),
+      rtol=1e-5, atol=1e-4)
+  # At temperature ~0 a sample is the decoded zero latent, a fixed image.
+  zero = np.zeros_like(inputs["latents"])
+  np.testing.assert_allclose(served["cold_samples"],
+                             model.decode(zero, labels).numpy(), atol=1e-3)
+
+
+def test_samples_follow_the_keras_model_distribution(exported):
+  model, loaded, _ = exported
+  count = 256
+  labels = np.arange(count) % NUM_CLASSES
+  served = loaded.signatures["sample"](
+      temperature=tf.fill([count], 0.9),
+      labels=tf.constant(labels, tf.int64))["images"].numpy()
+  assert served.shape == (count,) + IMAGE_SHAPE
+  assert 0.0 <= served.min() and served.max() < 256.0
+  local = model.sample(count, labels=labels, temperature=0.9, seed=5).numpy()
+  # Same distribution: the mean pixel per image agrees within 4 standard errors.
+  served_means, local_means = served.mean(axis=(1, 2, 3)), local.mean(axis=(1, 2, 3))
+  standard_error = np.sqrt((served_means.var() + local_means.var()) / count)
+  assert abs(served_means.mean() - local_means.mean()) < 4 * standard_error
+  # And the temperature matters: colder samples spread less.
+  cold = loaded.signatures["sample"](
+      temperature=tf.fill([count], 0.3),
+      labels=tf.constant(labels, tf.int64))["images"].numpy()
+  assert cold.mean(axis=(1, 2, 3)).std() < 0.8 * served_means.std()
+
+
+def test_rest_bodies_for_every_signature_run_through_the_saved_model(exported):
+  model, loaded, _ = exported
+  inputs = request_inputs(count=2)
+  latents = model.encode(inputs["images"], inputs["labels"]).numpy()
+  bodies = {
+      "log_prob": request_body("log_prob", **inputs),
+      "serving_default": request_body("serving_default", **inputs),
+      "encode": request_body("encode", **inputs),
+      "decode": request_body("decode", latents=latents, labels=inputs["labels"]),
+      "sample": request_body("sample", temperature=[0.7, 1.0],
+                             labels=inputs["labels"]),
+  }
+  expected_log_prob = model.log_prob(inputs["images"], inputs["labels"]).numpy()
+  for name, body in bodies.items():
+    response = serving_emulation.predict(loaded, json.loads(json.dumps(body)))
+    predictions = response["predictions"]
+    assert len(predictions) == 2, name
+    if name in ("log_prob", "serving_default"):
+      np.testing.assert_allclose([p["log_prob"] for p in predictions],
+                                 expected_log_prob, rtol=1e-6)
+    else:
+      assert np.asarray(predictions).shape == (2,) + IMAGE_SHAPE, name
+
+
+def readme_json_blocks():
+  text = README.read_text()
+  return [json.loads(block) for block in
+          re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)]
+
+
+def test_readme_rest_examples_are_accepted_by_the_signatures(exported):
+  _, loaded, _ = exported
+  blocks = readme_json_blocks()
+  requests = [b for b in blocks if "instances" in b]
+  responses = [b for b in blocks if "predictions" in b]
+  assert {r["signature_name"] for r in requests} >= {"sample"}
+  for request in requests:
+    response = serving_emulation.predict(loaded, request)
+    assert len(response["predictions"]) == len(request["instances"])
+  assert responses, "README shows no response body"
+
+
+def test_warmup_records_are_prediction_logs_matching_the_signatures(exported):
+  _, loaded, path = exported
+  records = list(tf.data.TFRecordDataset(
+      str(path / "assets.extra" / WARMUP_FILE)).as_numpy_iterator())
+  seen = set()
+  for record in records:
+    log = prediction_log_pb2.PredictionLog.FromString(record)
+    request = log.predict_log.request
+    assert request.model_spec.name == "digits"
+    signature = loaded.signatures[request.model_spec.signature_name]
+    specs = signature.structured_input_signature[1]
+    assert set(request.inputs) == set(specs)
+    inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+    for name, value in inputs.items():
+      assert tf.as_dtype(value.dtype) == specs[name].dtype
+    signature(**{k: tf.constant(v) for k, v in inputs.items()})
+    seen.add(request.model_spec.signature_name)
+  assert seen == set(SIGNATURES)
+
+
+@pytest.mark.parametrize("signature, change, message", [
+    ("log_prob", dict(images=np.zeros((1, 8, 9, 1), np.float32)),
+     r"images must have shape \[N, 8, 8, 1\]"),
+    ("log_prob", dict(images=np.zeros((1, 8, 8, 3), np.float32)),
+     r"images must have shape \[N, 8, 8, 1\]"),
+    ("log_prob", dict(images=np.full((1, 8, 8, 1), np.nan, np.float32)),
+     "NaN"),
+    ("log_prob", dict(images=np.full((1, 8, 8, 1), 300.0, np.float32)),
+     r"outside \[0, 256\)"),
+    ("log_prob", dict(labels=np.array([10], np.int64)), r"\[0, 10\)"),
+    ("log_prob", dict(labels=np.array([0, 1], np.int64)), "N the number of images"),
+    ("encode", dict(images=np.zeros((1, 4, 4, 1), np.float32)),
+     r"images must have shape"),
+    ("decode", dict(latents=np.full((1, 8, 8, 1), np.inf, np.float32)),
+     "NaN or infinite"),
+    ("decode", dict(latents=np.zeros((1, 8, 8, 2), np.float32)),
+     r"latents must have shape \[N, 8, 8, 1\]"),
+    ("sample", dict(temperature=np.array([-1.0], np.float32)), "temperature"),
+    ("sample", dict(labels=np.array([-2], np.int64)), r"\[0, 10\)"),
+])
+def test_bad_requests_fail_with_invalid_argument(exported, signature, change,
+                                                 message):
+  _, loaded, _ = exported
+  base = {"log_prob": dict(images=np.zeros((1, 8, 8, 1), np.float32)),
+          "encode": dict(images=np.zeros((1, 8, 8, 1), np.float32)),
+          "decode": dict(latents=np.zeros((1, 8, 8, 1), np.float32)),
+          "sample": dict(temperature=np.ones([1], np.float32))}[signature]
+  inputs = dict(base, labels=np.zeros([1], np.int64))
+  inputs.update(change)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
+
+
+def test_a_request_without_labels_is_refused(exported):
+  _, loaded, _ = exported
+  with pytest.raises(TypeError, match="labels"):
+    loaded.signatures["log_prob"](images=tf.zeros((1,) + IMAGE_SHAPE))
+  with pytest.raises(ValueError, match="labels"):
+    serving_emulation.predict(loaded, request_body(
+        "log_prob", images=np.zeros((1,) + IMAGE_SHAPE)))
+
+
+def test_saved_model_cli_shows_and_runs_the_signatures(exported, tmp_path):
+  _, _, path = exported
+  np.save(tmp_path / "images.npy", np.full((2, 8, 8, 1), 100.5, np.float32))
+  np.save(tmp_path / "labels.npy", np.array([0, 2], np.int64))
+  tool = str(Path(sys.executable).parent / "saved_model_cli")
+  shown = subprocess.run([tool, "show", "--dir", str(path), "--all"],
+                         capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+  for name in SIGNATURES + ("serving_default",):
+    assert f"signature_def['{name}']" in shown
+  ran = subprocess.run(
+      [tool, "run", "--dir", str(path), "--tag_set", "serve",
+       "--signature_def", "log_prob", "--inputs",
+       f"images={tmp_path / 'images.npy'};labels={tmp_path / 'labels.npy'}"],
+      capture_output=True, text=True, timeout=300, check=True).stdout
+  assert "bits_per_dim" in ran and "log_prob" in ran
+
+
+def test_keras_round_trip_needs_no_unsafe_loading(tmp_path):
+  model = perturbed_model()
+  path = tmp_path / "model.keras"
+  model.save(path)
+  restored = keras.models.load_model(path)  # safe_mode stays True
+  inputs = request_inputs()
+  np.testing.assert_array_equal(
+      restored.log_prob(inputs["images"], inputs["labels"]).numpy(),
+      model.log_prob(inputs["images"], inputs["labels"]).numpy())
+
+
+def test_export_command_from_a_keras_file_and_from_a_checkpoint(tmp_path,
+                                                                capsys):
+  model = perturbed_model()
+  model.save(tmp_path / "model.keras")
+  model.save_weights(tmp_path / "best.weights.h5")
+  (tmp_path / "config.json").write_text(json.dumps(model.get_config()))
+  export_dir = tmp_path / "exports"
+  assert cli.main(["export", str(tmp_path / "model.keras"), "--export-dir",
+                   str(export_dir), "--name", "m"]) == 0
+  assert cli.main(["export", str(tmp_path / "best.weights.h5"), "--config",
+                   str(tmp_path / "config.json"), "--export-dir",
+                   str(export_dir), "--name", "m", "--version", "7"]) == 0
+  outputs = [json.loads(chunk) for chunk in
+             re.findall(r"\{.*?\}", capsys.readouterr().out, flags=re.DOTALL)]
+  assert [o["saved_model"] for o in outputs] == [
+      str(export_dir / "m" / "1"), str(export_dir / "m" / "7")]
+  inputs = request_inputs()
+  expected = model.log_prob(inputs["images"], inputs["labels"]).numpy()
+  for version in ("1", "7"):
+    loaded = tf.saved_model.load(str(export_dir / "m" / version))
+    served = loaded.signatures["log_prob"](
+        images=tf.constant(inputs["images"]),
+        labels=tf.constant(inputs["labels"]))["log_prob"].numpy()
+    np.testing.assert_allclose(served, expected, rtol=1e-6)
+  assert cli.main(["export", str(tmp_path / "best.weights.h5"),
+                   "--export-dir", str(export_dir)]) == 2
+  assert "--config" in capsys.readouterr().err
