@@ -34,7 +34,7 @@ class TrainConfig:
   model_name: str = ""
   data_dir: str = ""
   download: bool = True
-  num_scales: int = 2
+  num_scales: int = 3
   num_coupling_layers: int = 3
   num_res_blocks: int = 2
   filters: int = 32
