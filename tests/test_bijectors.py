@@ -9,7 +9,6 @@ the cached `x` without computing anything. Every comparison of two paths
 therefore feeds fresh tensors (`fresh(...)`), or the test could not fail.
 """
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf

@@ -1,7 +1,6 @@
 """Training on the bundled real MNIST digits lowers the held-out likelihood cost."""
 
 import keras
-import numpy as np
 
 import tfp_realnvp
 from tfp_realnvp import data
