@@ -246,3 +246,19 @@ def test_dequantized_evaluation_matches_log_prob_of_noisy_pixels():
   corners = model.bits_per_dim(images.astype(np.float32)).numpy().mean()
   upper = model.bits_per_dim(images.astype(np.float32) + 0.999).numpy().mean()
   assert min(corners, upper) - 0.05 < evaluated < max(corners, upper) + 0.05
+
+
+def test_log_prob_runs_each_coupling_network_once(monkeypatch):
+  calls = []
+  original = tfp_realnvp.layers.ShiftAndLogScaleResNet.call
+
+  def counting_call(self, *args, **kwargs):
+    calls.append(self.name)
+    return original(self, *args, **kwargs)
+
+  monkeypatch.setattr(tfp_realnvp.layers.ShiftAndLogScaleResNet, "call",
+                      counting_call)
+  model = perturbed_model(num_scales=2)
+  model.log_prob(random_pixels(2).astype(np.float32), np.array([0, 1]))
+  # Transform and log-determinant share one network pass per coupling.
+  assert sorted(calls) == sorted(n.name for n in model.coupling_networks)
