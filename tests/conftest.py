@@ -1,7 +1,18 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures.
 
-import keras
-import pytest
+Two logical CPU devices are configured before TensorFlow initializes, so that
+distribution-strategy tests can run MirroredStrategy on this CPU-only machine.
+Everything else runs on the first device, as before.
+"""
+
+import tensorflow as tf
+
+_CPU = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    _CPU, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # pylint: disable=wrong-import-position
+import pytest  # pylint: disable=wrong-import-position
 
 
 @pytest.fixture

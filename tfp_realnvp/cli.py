@@ -7,9 +7,11 @@ import sys
 
 from tfp_realnvp import data
 from tfp_realnvp.data import DatasetUnavailableError
+from tfp_realnvp.distribute import STRATEGIES
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.model import load_trained_model
 from tfp_realnvp.training import TrainConfig
+from tfp_realnvp.training import NonFiniteLossError
 from tfp_realnvp.training import train
 
 _FIELD_HELP = {
@@ -31,6 +33,8 @@ _FIELD_HELP = {
     "steps_per_epoch": "steps per epoch (0: one pass over the data)",
     "temperature": "latent standard deviation for samples.png",
     "seed": "random seed",
+    "strategy": "distribution: auto (MirroredStrategy on >1 GPU), default, "
+                "mirrored, multi_worker (configured by TF_CONFIG)",
     "verbose": "Keras verbosity (0 silent, 1 progress bar, 2 one line/epoch)",
 }
 
@@ -48,6 +52,8 @@ def _add_train_parser(subparsers):
       kwargs["type"] = field.type
     if field.name == "dataset":
       kwargs["choices"] = data.DATASETS
+    if field.name == "strategy":
+      kwargs["choices"] = STRATEGIES
     parser.add_argument(flag, **kwargs)
 
 
@@ -97,7 +103,8 @@ def main(argv=None):
   commands = {"train": _run_train, "export": _run_export}
   try:
     summary = commands[args.command](args)
-  except (ValueError, OSError, DatasetUnavailableError) as error:
+  except (ValueError, OSError, DatasetUnavailableError,
+          NonFiniteLossError) as error:
     print(f"tfp-realnvp: error: {error}", file=sys.stderr)
     return 2
   print(json.dumps(summary, indent=2))

@@ -1,6 +1,7 @@
 """Image grids of samples as PNG files (Pillow)."""
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 
@@ -42,7 +43,7 @@ def save_image_grid(images, path, num_columns, scale=2):
 
   Args:
     images: [N, H, W, C] pixels in [0, 256), C = 1 (grayscale) or 3 (RGB).
-    path: output file path.
+    path: output file path (local or any TensorFlow filesystem).
     num_columns: tiles per row.
     scale: integer nearest-neighbour enlargement.
 
@@ -55,4 +56,5 @@ def save_image_grid(images, path, num_columns, scale=2):
   picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
   picture = picture.resize((picture.width * scale, picture.height * scale),
                            Image.NEAREST)
-  picture.save(path)
+  with tf.io.gfile.GFile(path, "wb") as file:
+    picture.save(file, format="PNG")

@@ -318,21 +318,39 @@ class RealNVP(keras.Model):
       data = data[0]
     pixels, class_labels = self._split_inputs(data)
     pixels = validation.images(pixels, self.image_shape, self.dtype)
-    noise = keras.random.uniform(tf.shape(pixels), dtype=self.dtype,
-                                 seed=self.dequantization_seed)
+    noise = self._dequantization_noise(pixels)
     # In float32, 255 + u rounds to 256 for u within 3e-5 of 1: clip it back.
     pixels = validation.clip_pixels(tf.floor(pixels) + noise)
     if class_labels is None:
       return (pixels,)
     return ((pixels, class_labels),)
 
+  def _dequantization_noise(self, pixels):
+    """U[0, 1) noise shaped like `pixels`; each replica of a strategy draws its own."""
+    seed = tf.cast(self.dequantization_seed.next(), tf.int32)
+    context = tf.distribute.get_replica_context()
+    replica = 0 if context is None else context.replica_id_in_sync_group
+    seed += tf.stack([0, tf.cast(replica, tf.int32)])
+    return tf.random.stateless_uniform(tf.shape(pixels), seed=seed,
+                                       dtype=self.dtype)
+
+  def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    # Every layer is built in __init__ and there is no compiled loss or
+    # metric, so no data batch is needed to build. Keras would take one and
+    # reduce it across replicas eagerly, which MultiWorkerMirroredStrategy
+    # rejects (keras-team/keras#20585); only the optimizer is left to build.
+    del iterator, data_batch
+    if self._distribute_strategy is not None:
+      with self.distribute_strategy.scope():
+        self._symbolic_build()
+
   def train_step(self, data):
     """One optimizer step on a batch of integer pixels (and labels), dequantized here."""
-    return super().train_step(self._dequantize(data))
+    return _multi_worker_logs(super().train_step(self._dequantize(data)))
 
   def test_step(self, data):
     """Bits/dim of a dequantized batch; batch norm uses its running averages."""
-    return super().test_step(self._dequantize(data))
+    return _multi_worker_logs(super().test_step(self._dequantize(data)))
 
   def compile(self, optimizer=None, **kwargs):
     """Keras `compile`; the loss is the model's own (mean bits/dim).
@@ -389,6 +407,20 @@ class RealNVP(keras.Model):
         num_classes=self.num_classes, batch_norm=self.batch_norm,
         batch_norm_momentum=self.batch_norm_momentum, alpha=self.alpha)
     return config
+
+
+def _multi_worker_logs(logs):
+  """Gives scalar step logs a length-1 axis under multi-worker training.
+
+  Keras reduces per-replica step outputs of MultiWorkerMirroredStrategy with
+  MEAN over axis 0, which scalars lack; the metric values are the same on
+  every replica, so the mean over that axis restores them.
+  """
+  strategy = tf.distribute.get_strategy()
+  if (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+      and strategy.extended._in_multi_worker_mode()):  # pylint: disable=protected-access
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+  return logs
 
 
 def load_trained_model(path, config_path=None):

@@ -10,6 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp.distribute import STRATEGIES
+from tfp_realnvp.distribute import get_strategy
+from tfp_realnvp.distribute import is_chief
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.images import save_image_grid
 from tfp_realnvp.model import RealNVP
@@ -42,12 +45,16 @@ class TrainConfig:
   steps_per_epoch: int = 0
   temperature: float = 0.8
   seed: int = 0
+  strategy: str = "auto"
   verbose: int = 1
 
   def __post_init__(self):
     for name in ("epochs", "batch_size"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
+    if self.strategy not in STRATEGIES:
+      raise ValueError(f"strategy must be one of {STRATEGIES}; got "
+                       f"{self.strategy!r}.")
     if self.steps_per_epoch < 0:
       raise ValueError(f"steps_per_epoch must be >= 0; got "
                        f"{self.steps_per_epoch}.")
@@ -66,10 +73,13 @@ class TrainingThroughput(keras.callbacks.Callback):
   def __init__(self, batch_size):
     super().__init__()
     self.batch_size = batch_size
+    self.first_epoch = None  # 0-based; > 0 when resumed from a backup.
     self._start = self._end = None
     self._steps = 0
 
   def on_epoch_begin(self, epoch, logs=None):
+    if self.first_epoch is None:
+      self.first_epoch = epoch
     self._start, self._steps = time.perf_counter(), 0
 
   def on_train_batch_end(self, batch, logs=None):
@@ -99,24 +109,129 @@ def make_pipeline(dataset, batch_size, training, seed=0):
       tf.data.AUTOTUNE)
 
 
+class HistoryCSVLogger(keras.callbacks.CSVLogger):
+  """Keras's `CSVLogger`, able to close its file on any TensorFlow filesystem.
+
+  On remote paths Keras opens a `tf.io.gfile.GFile`, which has no `closed`
+  attribute that `CSVLogger.on_train_end` reads.
+  """
+
+  def on_train_end(self, logs=None):
+    if self.csv_file is not None:
+      self.csv_file.close()
+      self.csv_file = None
+    self.writer = None
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training produced a NaN or infinite loss; the last good checkpoints were kept."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+  """Raises `NonFiniteLossError` at the first batch whose loss is not finite.
+
+  Raising (rather than `TerminateOnNaN`'s stop flag) ends `fit` before any
+  epoch-end callback runs, so neither the `BackupAndRestore` state nor the
+  best-model checkpoint is overwritten with broken weights.
+  """
+
+  def __init__(self, checkpoint_paths):
+    super().__init__()
+    self.checkpoint_paths = checkpoint_paths
+    self._epoch = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch = epoch
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get("loss")
+    if loss is not None and not np.isfinite(loss):
+      raise NonFiniteLossError(
+          f"The training loss became {loss} at epoch {self._epoch + 1}, batch "
+          f"{batch + 1}; training stopped. The last good weights are kept in "
+          f"{' and '.join(self.checkpoint_paths)}. Lower --learning-rate and "
+          f"run the same command again to resume from the last finished epoch.")
+
+
+def worker_output_dir(output_dir, strategy):
+  """`output_dir` on the chief; `<output_dir>/worker_<i>` on other multi-worker tasks."""
+  if is_chief(strategy):
+    return output_dir
+  return os.path.join(output_dir,
+                      f"worker_{strategy.cluster_resolver.task_id}")
+
+
 def train(config):
   """Runs the main job and returns its metrics (also written to metrics.json).
 
-  Writes to `config.output_dir`: model.keras, config.json (the model's
-  config), history.csv, samples.png (one row per class for a conditional
-  model) and metrics.json; and a SavedModel
-  to `<config.export_dir>/<model name>/<next version>/`.
+  Writes to `config.output_dir` (local or any TensorFlow filesystem):
+  config.json (the model's config, written first), backup/ (Keras
+  `BackupAndRestore` state: a killed run started again with the same command
+  resumes from the last finished epoch), checkpoints/best.weights.h5 (the
+  weights with the lowest val_bits_per_dim so far), history.csv, model.keras,
+  samples.png (one row per class for a conditional model) and metrics.json;
+  and a SavedModel to `<config.export_dir>/<model name>/<next version>/`.
+  Under multi-worker training only the chief writes samples and the
+  SavedModel; the other workers write to `<output_dir>/worker_<i>/`.
 
   Raises:
-    ValueError: for an unknown data set or invalid model configuration.
+    ValueError: for an unknown data set, strategy or model configuration.
     tfp_realnvp.data.DatasetUnavailableError: when a TFDS data set is missing.
+    NonFiniteLossError: when the loss becomes NaN or infinite.
   """
   keras.utils.set_random_seed(config.seed)
+  strategy = get_strategy(config.strategy)
+  output_dir = worker_output_dir(config.output_dir, strategy)
+  tf.io.gfile.makedirs(output_dir)
   image_shape = data.image_shape(config.dataset)
   num_classes = data.num_classes(config.dataset)
   if config.conditional and num_classes is None:
     raise ValueError(f"{config.dataset!r} has no class labels; it cannot "
                      f"train a conditional model.")
+  train_data, test_data = _pipelines(config)
+  with strategy.scope():
+    model = RealNVP(**config.model_kwargs(image_shape, num_classes))
+    model.compile(optimizer=default_optimizer(config.learning_rate))
+  _write_json(model.get_config(), os.path.join(output_dir, "config.json"))
+
+  throughput = TrainingThroughput(config.batch_size)
+  started = time.perf_counter()
+  history = model.fit(
+      train_data, validation_data=test_data, epochs=config.epochs,
+      steps_per_epoch=config.steps_per_epoch or None, verbose=config.verbose,
+      shuffle=False,  # The pipeline shuffles; Keras cannot shuffle a Dataset.
+      callbacks=_callbacks(output_dir, throughput))
+  training_seconds = time.perf_counter() - started
+  model.save(os.path.join(output_dir, "model.keras"))
+  test_bits_per_dim = model.evaluate(test_data, verbose=0,
+                                     return_dict=True)["bits_per_dim"]
+  saved_model_path = None
+  if is_chief(strategy):
+    _write_samples(model, config, num_classes, output_dir)
+    saved_model_path = export_saved_model(
+        model, config.export_dir,
+        config.model_name or _default_model_name(config))
+  metrics = {
+      "dataset": config.dataset,
+      "test_bits_per_dim": float(test_bits_per_dim),
+      "training_seconds": training_seconds,
+      "images_per_second": float(np.median(
+          history.history.get("images_per_second", [np.nan]))),
+      "first_epoch": throughput.first_epoch,
+      "history": {key: [float(v) for v in values]
+                  for key, values in history.history.items()},
+      "num_parameters": int(model.count_params()),
+      "num_replicas": strategy.num_replicas_in_sync,
+      "config": dataclasses.asdict(config),
+      "model_config": {k: v for k, v in model.get_config().items()
+                       if k not in ("name", "trainable", "dtype")},
+      "saved_model": saved_model_path,
+  }
+  _write_json(metrics, os.path.join(output_dir, "metrics.json"))
+  return metrics
+
+
+def _pipelines(config):
   data_dir = config.data_dir or None
   train_data = make_pipeline(
       data.load(config.dataset, "train", data_dir, config.download),
@@ -126,48 +241,27 @@ def train(config):
       config.batch_size, training=False)
   if config.steps_per_epoch:
     train_data = train_data.repeat()
+  return train_data, test_data
 
-  model = RealNVP(**config.model_kwargs(image_shape, num_classes))
-  model.compile(optimizer=default_optimizer(config.learning_rate))
-  tf.io.gfile.makedirs(config.output_dir)
-  throughput = TrainingThroughput(config.batch_size)
-  started = time.perf_counter()
-  history = model.fit(
-      train_data, validation_data=test_data, epochs=config.epochs,
-      steps_per_epoch=config.steps_per_epoch or None, verbose=config.verbose,
-      shuffle=False,  # The pipeline shuffles; Keras cannot shuffle a Dataset.
-      callbacks=[throughput, keras.callbacks.CSVLogger(
-          os.path.join(config.output_dir, "history.csv")),
-                 keras.callbacks.TerminateOnNaN()])
-  training_seconds = time.perf_counter() - started
-  model.save(os.path.join(config.output_dir, "model.keras"))
-  with tf.io.gfile.GFile(os.path.join(config.output_dir, "config.json"),
-                         "w") as file:
-    json.dump(model.get_config(), file, indent=2)
 
-  test_bits_per_dim = model.evaluate(test_data, verbose=0,
-                                     return_dict=True)["bits_per_dim"]
-  _write_samples(model, config, num_classes)
-  model_name = config.model_name or _default_model_name(config)
-  saved_model_path = export_saved_model(model, config.export_dir, model_name)
-  metrics = {
-      "dataset": config.dataset,
-      "test_bits_per_dim": float(test_bits_per_dim),
-      "training_seconds": training_seconds,
-      "images_per_second": float(np.median(
-          history.history["images_per_second"])),
-      "history": {key: [float(v) for v in values]
-                  for key, values in history.history.items()},
-      "num_parameters": int(model.count_params()),
-      "config": dataclasses.asdict(config),
-      "model_config": {k: v for k, v in model.get_config().items()
-                       if k not in ("name", "trainable", "dtype")},
-      "saved_model": saved_model_path,
-  }
-  with tf.io.gfile.GFile(os.path.join(config.output_dir, "metrics.json"),
-                         "w") as file:
-    json.dump(metrics, file, indent=2)
-  return metrics
+def _callbacks(output_dir, throughput):
+  """Fault tolerance first: BackupAndRestore restores before the others start."""
+  backup_dir = os.path.join(output_dir, "backup")
+  best_path = os.path.join(output_dir, "checkpoints", "best.weights.h5")
+  return [
+      keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
+      StopOnNonFiniteLoss([backup_dir, best_path]),
+      keras.callbacks.ModelCheckpoint(
+          best_path, monitor="val_bits_per_dim", mode="min",
+          save_best_only=True, save_weights_only=True),
+      throughput,
+      HistoryCSVLogger(os.path.join(output_dir, "history.csv"), append=True),
+  ]
+
+
+def _write_json(value, path):
+  with tf.io.gfile.GFile(path, "w") as file:
+    json.dump(value, file, indent=2)
 
 
 def _default_model_name(config):
@@ -175,7 +269,7 @@ def _default_model_name(config):
   return f"real_nvp_{config.dataset}{suffix}"
 
 
-def _write_samples(model, config, num_classes, per_row=10):
+def _write_samples(model, config, num_classes, output_dir, per_row=10):
   """samples.png: one row per class (conditional) or an 8x8 grid."""
   if model.num_classes is not None:
     labels = np.repeat(np.arange(num_classes), per_row)
@@ -185,6 +279,6 @@ def _write_samples(model, config, num_classes, per_row=10):
   else:
     images = model.sample(64, temperature=config.temperature, seed=config.seed)
     columns = 8
-  path = os.path.join(config.output_dir, "samples.png")
+  path = os.path.join(output_dir, "samples.png")
   save_image_grid(images.numpy(), path, columns)
   return path

@@ -10,6 +10,27 @@ import tensorflow as tf
 from tfp_realnvp.bijectors.augmented import AugmentedBijector
 
 
+def batch_moments(tensor):
+  """Per-channel mean and biased variance [C] of `tensor` [N, H, W, C] over N, H, W.
+
+  Under a distribution strategy with several replicas the statistics are those
+  of the global batch: the replicas' sums are all-reduced (synchronized batch
+  normalization), so that training on k replicas normalizes exactly as on one
+  device with the same global batch.
+  """
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return tf.nn.moments(tensor, axes=[0, 1, 2])
+  sum_ = tf.distribute.ReduceOp.SUM
+  count = tf.cast(tf.reduce_prod(tf.shape(tensor)[:-1]), tensor.dtype)
+  total, count = context.all_reduce(
+      sum_, [tf.reduce_sum(tensor, axis=[0, 1, 2]), count])
+  mean = total / count
+  squares = context.all_reduce(
+      sum_, tf.reduce_sum(tf.square(tensor - mean), axis=[0, 1, 2]))
+  return mean, squares / count
+
+
 class BatchNormalization(AugmentedBijector):
   """Per-channel normalization of [N, H, W, C] activations, invertible.
 
@@ -22,7 +43,8 @@ class BatchNormalization(AugmentedBijector):
   ```
 
   With `training=True`, `inverse` uses the batch's mean and (biased) variance
-  over N, H, W, and moves the running averages towards them; the
+  over N, H, W (of the global batch under a distribution strategy, see
+  `batch_moments`), and moves the running averages towards them; the
   log-determinant uses the batch variance, and gradients flow through the
   batch statistics (as in the official code's `batch_norm_log_diff`).
   Otherwise, and always in `forward`, the running averages are used.
@@ -72,7 +94,7 @@ class BatchNormalization(AugmentedBijector):
 
   def _augmented_inverse(self, y, training=False):
     if training:
-      mean, variance = tf.nn.moments(y, axes=[0, 1, 2])
+      mean, variance = batch_moments(y)
       self._moments.update(mean, variance)
     else:
       mean, variance = self._moving_statistics(y.dtype)

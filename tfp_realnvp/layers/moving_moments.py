@@ -36,12 +36,14 @@ class MovingMoments(keras.layers.Layer):
   def build(self, input_shape):
     """Creates the [C] weights; `input_shape` is (..., C)."""
     channels = int(input_shape[-1])
+    # Replicas update with the same synchronized statistics; "mean" lets them
+    # assign in replica context and keeps one value.
     self.moving_mean = self.add_weight(
         shape=(channels,), initializer="zeros", trainable=False,
-        name="moving_mean")
+        aggregation="mean", name="moving_mean")
     self.moving_variance = self.add_weight(
         shape=(channels,), initializer="ones", trainable=False,
-        name="moving_variance")
+        aggregation="mean", name="moving_variance")
 
   def update(self, mean, variance):
     """Moves the running averages towards `mean` and `variance` ([C] each)."""

@@ -1,0 +1,72 @@
+"""Distribution strategies for training on one device, several GPUs, or several machines."""
+
+import json
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+
+
+def get_strategy(name="auto", devices=None):
+  """Returns the `tf.distribute.Strategy` that `name` selects.
+
+  - "auto": `MirroredStrategy` over all GPUs when more than one is visible,
+    else the default (single-device) strategy.
+  - "default": the default strategy (one device).
+  - "mirrored": `MirroredStrategy` over `devices` (default: all GPUs, or the
+    CPU when there is none).
+  - "multi_worker": `MultiWorkerMirroredStrategy`, configured from the
+    TF_CONFIG environment variable, e.g. for two machines
+    `{"cluster": {"worker": ["host1:12345", "host2:12345"]},
+      "task": {"type": "worker", "index": 0}}` (index 1 on the second). Every
+    worker runs the same command; worker 0 is the chief.
+
+  Models, optimizers and metrics must be created under `strategy.scope()`.
+  The loss is already per-example (`RealNVP.compute_loss`), and batch
+  normalization synchronizes its statistics across replicas.
+
+  Args:
+    name: one of `STRATEGIES`.
+    devices: device names for "mirrored", or None.
+
+  Returns:
+    A `tf.distribute.Strategy`.
+
+  Raises:
+    ValueError: an unknown name, or "multi_worker" without a TF_CONFIG that
+      names a cluster and this task.
+  """
+  if name not in STRATEGIES:
+    raise ValueError(f"strategy must be one of {STRATEGIES}; got {name!r}.")
+  if name == "auto":
+    gpus = tf.config.list_logical_devices("GPU")
+    name = "mirrored" if len(gpus) > 1 else "default"
+  if name == "default":
+    return tf.distribute.get_strategy()
+  if name == "mirrored":
+    return tf.distribute.MirroredStrategy(devices)
+  _check_tf_config()
+  return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def _check_tf_config():
+  try:
+    config = json.loads(os.environ.get("TF_CONFIG", ""))
+    config["cluster"]["worker"], config["task"]["index"]  # pylint: disable=pointless-statement
+  except (ValueError, KeyError, TypeError) as error:
+    raise ValueError(
+        "strategy 'multi_worker' needs the TF_CONFIG environment variable, "
+        'e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+        '"task": {"type": "worker", "index": 0}}; got '
+        f"{os.environ.get('TF_CONFIG')!r}.") from error
+
+
+def is_chief(strategy):
+  """True on the worker that writes shared outputs (always, off multi-worker)."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.cluster_spec().as_dict():
+    return True
+  return resolver.task_type in (None, "chief") or (
+      resolver.task_type == "worker" and resolver.task_id == 0
+      and "chief" not in resolver.cluster_spec().as_dict())
