@@ -1,4 +1,4 @@
-"""Command line: `tfp-realnvp train|export ...` (see `tfp-realnvp --help`)."""
+"""Command line: `tfp-realnvp train|tune|export ...` (see `tfp-realnvp --help`)."""
 
 import argparse
 import dataclasses
@@ -13,6 +13,11 @@ from tfp_realnvp.model import load_trained_model
 from tfp_realnvp.training import TrainConfig
 from tfp_realnvp.training import NonFiniteLossError
 from tfp_realnvp.training import train
+from tfp_realnvp.tuning import TUNERS
+from tfp_realnvp.tuning import SearchFailedError
+from tfp_realnvp.tuning import TuneConfig
+from tfp_realnvp.tuning import summary_table
+from tfp_realnvp.tuning import tune
 
 _FIELD_HELP = {
     "dataset": "data set name",
@@ -39,22 +44,50 @@ _FIELD_HELP = {
 }
 
 
+_TUNE_HELP = {
+    "tuner": "search algorithm",
+    "max_trials": "trials to run at most",
+    "epochs": "epochs per trial (Hyperband: the largest budget)",
+    "num_scales": "MIN MAX scales searched",
+    "num_coupling_layers": "MIN MAX couplings per half-scale searched",
+    "num_res_blocks": "MIN MAX residual blocks searched",
+    "filters": "candidate feature-map counts",
+    "learning_rate": "MIN MAX learning rate, searched on a log scale",
+    "output_dir": "directory for the trials, summary.json/.txt, best.keras",
+    "model_name": "SavedModel name (default: real_nvp_<dataset>_tuned)",
+}
+
+_CHOICES = {"dataset": data.DATASETS, "strategy": STRATEGIES,
+            "tuner": TUNERS}
+
+
+def _add_config_arguments(parser, config_class, helps):
+  """One flag per dataclass field: --no-X for booleans, several values for tuples."""
+  for field in dataclasses.fields(config_class):
+    kwargs = dict(default=field.default, help=helps[field.name])
+    if field.type is bool:
+      kwargs["action"] = argparse.BooleanOptionalAction
+    elif field.type is tuple:
+      kwargs.update(nargs="+", type=type(field.default[0]))
+    else:
+      kwargs["type"] = field.type
+    if field.name in _CHOICES:
+      kwargs["choices"] = _CHOICES[field.name]
+    parser.add_argument("--" + field.name.replace("_", "-"), **kwargs)
+
+
 def _add_train_parser(subparsers):
   parser = subparsers.add_parser(
       "train", help="train, evaluate, sample and export a RealNVP",
       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-  for field in dataclasses.fields(TrainConfig):
-    flag = "--" + field.name.replace("_", "-")
-    kwargs = dict(default=field.default, help=_FIELD_HELP[field.name])
-    if field.type is bool:
-      kwargs["action"] = argparse.BooleanOptionalAction
-    else:
-      kwargs["type"] = field.type
-    if field.name == "dataset":
-      kwargs["choices"] = data.DATASETS
-    if field.name == "strategy":
-      kwargs["choices"] = STRATEGIES
-    parser.add_argument(flag, **kwargs)
+  _add_config_arguments(parser, TrainConfig, _FIELD_HELP)
+
+
+def _add_tune_parser(subparsers):
+  parser = subparsers.add_parser(
+      "tune", help="search depth, width and learning rate with KerasTuner",
+      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  _add_config_arguments(parser, TuneConfig, {**_FIELD_HELP, **_TUNE_HELP})
 
 
 def _add_export_parser(subparsers):
@@ -81,6 +114,16 @@ def _run_train(args):
                                   "images_per_second", "saved_model")}
 
 
+def _run_tune(args):
+  fields = {f.name for f in dataclasses.fields(TuneConfig)}
+  values = {k: tuple(v) if isinstance(v, list) else v
+            for k, v in vars(args).items() if k in fields}
+  result = tune(TuneConfig(**values))
+  print(summary_table(result["trials"]), file=sys.stderr)
+  return {k: result[k] for k in ("best_hyperparameters", "test_bits_per_dim",
+                                 "saved_model")}
+
+
 def _run_export(args):
   model = load_trained_model(args.model, args.config or None)
   path = export_saved_model(model, args.export_dir, args.name, args.version)
@@ -98,13 +141,14 @@ def main(argv=None):
       "TensorFlow Probability).")
   subparsers = parser.add_subparsers(dest="command", required=True)
   _add_train_parser(subparsers)
+  _add_tune_parser(subparsers)
   _add_export_parser(subparsers)
   args = parser.parse_args(argv)
-  commands = {"train": _run_train, "export": _run_export}
+  commands = {"train": _run_train, "tune": _run_tune, "export": _run_export}
   try:
     summary = commands[args.command](args)
-  except (ValueError, OSError, DatasetUnavailableError,
-          NonFiniteLossError) as error:
+  except (ValueError, OSError, DatasetUnavailableError, NonFiniteLossError,
+          SearchFailedError) as error:
     print(f"tfp-realnvp: error: {error}", file=sys.stderr)
     return 2
   print(json.dumps(summary, indent=2))

@@ -188,7 +188,7 @@ def train(config):
   if config.conditional and num_classes is None:
     raise ValueError(f"{config.dataset!r} has no class labels; it cannot "
                      f"train a conditional model.")
-  train_data, test_data = _pipelines(config)
+  train_data, test_data = make_datasets(config)
   with strategy.scope():
     model = RealNVP(**config.model_kwargs(image_shape, num_classes))
     model.compile(optimizer=default_optimizer(config.learning_rate))
@@ -231,7 +231,8 @@ def train(config):
   return metrics
 
 
-def _pipelines(config):
+def make_datasets(config):
+  """(train, test) pipelines for `config` (a TrainConfig or TuneConfig); train repeats when steps_per_epoch is set."""
   data_dir = config.data_dir or None
   train_data = make_pipeline(
       data.load(config.dataset, "train", data_dir, config.download),

@@ -1,0 +1,248 @@
+"""Depth and width search with KerasTuner (objective: val_bits_per_dim, minimized)."""
+
+import dataclasses
+import json
+import os
+
+import keras
+import keras_tuner
+
+from tfp_realnvp import data
+from tfp_realnvp.architecture import max_num_scales
+from tfp_realnvp.distribute import get_strategy
+from tfp_realnvp.export import export_saved_model
+from tfp_realnvp.model import RealNVP
+from tfp_realnvp.model import default_optimizer
+from tfp_realnvp.training import make_datasets
+
+OBJECTIVE = keras_tuner.Objective("val_bits_per_dim", direction="min")
+TUNERS = ("random", "hyperband", "bayesian")
+
+
+class SearchFailedError(RuntimeError):
+  """No trial of a search completed."""
+
+
+class RealNVPHyperModel(keras_tuner.HyperModel):
+  """Search space over the RealNVP architecture and learning rate.
+
+  Hyper-parameters (each range inclusive and configurable):
+    num_scales: int in `num_scales` (clipped to what the image shape allows,
+      so no trial asks for more scales than H and W can be halved);
+    num_coupling_layers, num_res_blocks: ints in their ranges;
+    filters: one of `filters`;
+    learning_rate: log-uniform in `learning_rate`.
+  The image shape and `num_classes` are fixed by the data.
+  """
+
+  def __init__(self, image_shape, num_classes=None, num_scales=(1, 3),
+               num_coupling_layers=(1, 3), num_res_blocks=(1, 4),
+               filters=(16, 32, 64), learning_rate=(1e-4, 3e-3), **kwargs):
+    """Args:
+      image_shape: (H, W, C) of the data.
+      num_classes: classes for a conditional model, else None.
+      num_scales, num_coupling_layers, num_res_blocks: (min, max) ints.
+      filters: sequence of candidate feature-map counts.
+      learning_rate: (min, max) floats > 0, sampled on a log scale.
+      **kwargs: `keras_tuner.HyperModel` arguments (name, tunable).
+
+    Raises:
+      ValueError: for an empty or inverted range, or a scale range that the
+        image shape cannot satisfy at all.
+    """
+    super().__init__(**kwargs)
+    self.image_shape = tuple(image_shape)
+    self.num_classes = num_classes
+    largest = max_num_scales(self.image_shape)
+    low, high = num_scales
+    if low > largest:
+      raise ValueError(f"num_scales starts at {low}, but image shape "
+                       f"{self.image_shape} allows at most {largest}.")
+    self.num_scales = (low, min(high, largest))
+    self.num_coupling_layers = tuple(num_coupling_layers)
+    self.num_res_blocks = tuple(num_res_blocks)
+    self.filters = tuple(int(f) for f in filters)
+    self.learning_rate = tuple(float(r) for r in learning_rate)
+    for name in ("num_scales", "num_coupling_layers", "num_res_blocks",
+                 "learning_rate"):
+      low, high = getattr(self, name)
+      if low > high or low <= 0:
+        raise ValueError(f"{name} range must be (min, max) with 0 < min <= "
+                         f"max; got {getattr(self, name)}.")
+    if not self.filters:
+      raise ValueError("filters must list at least one candidate.")
+
+  def build(self, hp):
+    """Returns a compiled RealNVP for the trial's hyper-parameters `hp`."""
+    model = RealNVP(
+        self.image_shape,
+        num_scales=hp.Int("num_scales", *self.num_scales),
+        num_coupling_layers=hp.Int("num_coupling_layers",
+                                   *self.num_coupling_layers),
+        num_res_blocks=hp.Int("num_res_blocks", *self.num_res_blocks),
+        filters=hp.Choice("filters", list(self.filters)),
+        num_classes=self.num_classes)
+    model.compile(optimizer=default_optimizer(hp.Float(
+        "learning_rate", *self.learning_rate, sampling="log")))
+    return model
+
+
+def make_tuner(kind, hypermodel, max_trials, max_epochs, directory,
+               project_name="real_nvp", distribution_strategy=None, seed=0):
+  """Returns a KerasTuner tuner of `kind` in `TUNERS` minimizing val_bits_per_dim.
+
+  `max_epochs` is Hyperband's largest budget (at least 2; Hyperband derives
+  its number of trials from it and ignores `max_trials`); random and
+  Bayesian searches run `max_trials` trials for the epochs given to `search`. Trials live in
+  `<directory>/<project_name>` (any TensorFlow filesystem), so an interrupted
+  search resumes where it stopped.
+
+  Raises:
+    ValueError: for an unknown kind.
+  """
+  common = dict(objective=OBJECTIVE, directory=directory,
+                project_name=project_name, seed=seed,
+                distribution_strategy=distribution_strategy, overwrite=False)
+  if kind == "random":
+    return keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
+  if kind == "bayesian":
+    return keras_tuner.BayesianOptimization(hypermodel, max_trials=max_trials,
+                                            **common)
+  if kind == "hyperband":
+    # Hyperband sets its own number of trials from max_epochs and its factor.
+    return keras_tuner.Hyperband(hypermodel, max_epochs=max(max_epochs, 2),
+                                 **common)
+  raise ValueError(f"tuner must be one of {TUNERS}; got {kind!r}.")
+
+
+def trial_summary(tuner):
+  """Every trial, best first: id, status, hyper-parameters, val_bits_per_dim.
+
+  Returns:
+    List of dicts; trials without a score come last.
+  """
+  rows = []
+  for trial in tuner.oracle.trials.values():
+    rows.append({"trial_id": trial.trial_id, "status": trial.status,
+                 "hyperparameters": dict(trial.hyperparameters.values),
+                 "val_bits_per_dim": trial.score})
+  return sorted(rows, key=lambda row: (row["val_bits_per_dim"] is None,
+                                       row["val_bits_per_dim"] or 0.0))
+
+
+def summary_table(rows):
+  """The summary as a fixed-width text table, best first."""
+  names = sorted({name for row in rows for name in row["hyperparameters"]})
+  header = ["rank", "trial", "status", "val_bits_per_dim"] + names
+  lines = [header]
+  for rank, row in enumerate(rows, 1):
+    score = row["val_bits_per_dim"]
+    lines.append([str(rank), row["trial_id"], row["status"],
+                  "-" if score is None else f"{score:.4f}"] +
+                 [_format(row["hyperparameters"].get(n)) for n in names])
+  widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+  return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths))
+                   .rstrip() for line in lines) + "\n"
+
+
+def _format(value):
+  if isinstance(value, float):
+    return f"{value:.3g}"
+  return "-" if value is None else str(value)
+
+
+def write_summary(rows, output_dir):
+  """Writes summary.json and summary.txt to `output_dir`; returns their paths."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  tf.io.gfile.makedirs(output_dir)
+  json_path = os.path.join(output_dir, "summary.json")
+  text_path = os.path.join(output_dir, "summary.txt")
+  with tf.io.gfile.GFile(json_path, "w") as file:
+    json.dump(rows, file, indent=2)
+  with tf.io.gfile.GFile(text_path, "w") as file:
+    file.write(summary_table(rows))
+  return json_path, text_path
+
+
+@dataclasses.dataclass
+class TuneConfig:
+  """What `tune` needs; the CLI's `tune` flags map onto these fields.
+
+  Ranges are (min, max); `filters` lists candidates. `epochs` trains each
+  trial (Hyperband's largest budget).
+  """
+  dataset: str = "mnist_bundled"
+  tuner: str = "random"
+  max_trials: int = 10
+  epochs: int = 5
+  batch_size: int = 64
+  steps_per_epoch: int = 0
+  conditional: bool = False
+  num_scales: tuple = (1, 3)
+  num_coupling_layers: tuple = (1, 3)
+  num_res_blocks: tuple = (1, 4)
+  filters: tuple = (16, 32, 64)
+  learning_rate: tuple = (1e-4, 3e-3)
+  output_dir: str = "runs/tune"
+  export_dir: str = "saved_models"
+  model_name: str = ""
+  data_dir: str = ""
+  download: bool = True
+  strategy: str = "auto"
+  seed: int = 0
+  verbose: int = 1
+
+  def __post_init__(self):
+    if self.tuner not in TUNERS:
+      raise ValueError(f"tuner must be one of {TUNERS}; got {self.tuner!r}.")
+    for name in ("max_trials", "epochs", "batch_size"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
+
+
+def tune(config):
+  """Runs the search, writes the summary, reloads the best model and exports it.
+
+  Writes `<output_dir>/summary.json` and `summary.txt` (every trial, best
+  first), the tuner's trials under `<output_dir>/search/`, `best.keras`, and
+  a SavedModel of the best model under `<export_dir>/<name>/<version>/`.
+
+  Returns:
+    dict with the summary rows, the best hyper-parameters, the best model's
+    held-out bits/dim and the SavedModel path.
+
+  Raises:
+    ValueError: bad configuration or data set name;
+    SearchFailedError: when no trial completed.
+  """
+  keras.utils.set_random_seed(config.seed)
+  strategy = get_strategy(config.strategy)
+  train_data, test_data = make_datasets(config)
+  hypermodel = RealNVPHyperModel(
+      data.image_shape(config.dataset),
+      data.num_classes(config.dataset) if config.conditional else None,
+      num_scales=config.num_scales,
+      num_coupling_layers=config.num_coupling_layers,
+      num_res_blocks=config.num_res_blocks, filters=config.filters,
+      learning_rate=config.learning_rate)
+  tuner = make_tuner(config.tuner, hypermodel, config.max_trials,
+                     config.epochs, os.path.join(config.output_dir, "search"),
+                     distribution_strategy=strategy, seed=config.seed)
+  tuner.search(train_data, validation_data=test_data, epochs=config.epochs,
+               steps_per_epoch=config.steps_per_epoch or None, shuffle=False,
+               verbose=config.verbose)
+  rows = trial_summary(tuner)
+  write_summary(rows, config.output_dir)
+  if not any(row["status"] == "COMPLETED" for row in rows):
+    raise SearchFailedError(f"No trial completed; see the trials' logs in "
+                            f"{config.output_dir}/search.")
+  with strategy.scope():
+    best = tuner.get_best_models(1)[0]
+  best.save(os.path.join(config.output_dir, "best.keras"))
+  test_bits_per_dim = best.evaluate(test_data, verbose=0,
+                                    return_dict=True)["bits_per_dim"]
+  saved_model = export_saved_model(
+      best, config.export_dir, config.model_name or f"real_nvp_{config.dataset}_tuned")
+  return {"trials": rows, "best_hyperparameters": rows[0]["hyperparameters"],
+          "test_bits_per_dim": float(test_bits_per_dim),
+          "saved_model": saved_model}
