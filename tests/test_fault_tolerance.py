@@ -1,14 +1,12 @@
 """Training survives SIGKILL, stops cleanly on a non-finite loss, and writes to any TF filesystem."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 import tfp_realnvp
