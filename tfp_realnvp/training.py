@@ -22,30 +22,27 @@ SHUFFLE_BUFFER = 10_000
 
 
 @dataclasses.dataclass
-class TrainConfig:
-  """Everything `train` needs; the CLI's `train` flags map onto these fields.
+class RunConfig:
+  """What every job (`train`, `tune`) needs: data, batching, outputs, strategy.
 
-  Sizes are counts, `learning_rate` is Adam's step size, `temperature` the
-  standard deviation of the latents used for samples.png.
+  Sizes are counts; `steps_per_epoch` 0 means one pass over the data.
+
+  Raises:
+    ValueError: non-positive epochs or batch size, negative steps per epoch,
+      or an unknown strategy.
   """
   dataset: str = data.BUNDLED_MNIST
   epochs: int = 10
   batch_size: int = 64
+  steps_per_epoch: int = 0
   conditional: bool = False
   output_dir: str = "runs/latest"
   export_dir: str = "saved_models"
   model_name: str = ""
   data_dir: str = ""
   download: bool = True
-  num_scales: int = 3
-  num_coupling_layers: int = 3
-  num_res_blocks: int = 2
-  filters: int = 32
-  learning_rate: float = 1e-3
-  steps_per_epoch: int = 0
-  temperature: float = 0.8
-  seed: int = 0
   strategy: str = "auto"
+  seed: int = 0
   verbose: int = 1
 
   def __post_init__(self):
@@ -58,6 +55,21 @@ class TrainConfig:
     if self.steps_per_epoch < 0:
       raise ValueError(f"steps_per_epoch must be >= 0; got "
                        f"{self.steps_per_epoch}.")
+
+
+@dataclasses.dataclass
+class TrainConfig(RunConfig):
+  """Everything `train` needs; the CLI's `train` flags map onto these fields.
+
+  Adds to `RunConfig` the architecture, Adam's `learning_rate`, and
+  `temperature`, the standard deviation of the latents used for samples.png.
+  """
+  num_scales: int = 3
+  num_coupling_layers: int = 3
+  num_res_blocks: int = 2
+  filters: int = 32
+  learning_rate: float = 1e-3
+  temperature: float = 0.8
 
   def model_kwargs(self, image_shape, num_classes):
     """Constructor arguments of the RealNVP this configuration describes."""
@@ -232,7 +244,7 @@ def train(config):
 
 
 def make_datasets(config):
-  """(train, test) pipelines for `config` (a TrainConfig or TuneConfig); train repeats when steps_per_epoch is set."""
+  """(train, test) pipelines for a `RunConfig`; train repeats when steps_per_epoch is set."""
   data_dir = config.data_dir or None
   train_data = make_pipeline(
       data.load(config.dataset, "train", data_dir, config.download),

@@ -13,6 +13,7 @@ from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.model import RealNVP
 from tfp_realnvp.model import default_optimizer
+from tfp_realnvp.training import RunConfig
 from tfp_realnvp.training import make_datasets
 
 OBJECTIVE = keras_tuner.Objective("val_bits_per_dim", direction="min")
@@ -165,39 +166,32 @@ def write_summary(rows, output_dir):
 
 
 @dataclasses.dataclass
-class TuneConfig:
+class TuneConfig(RunConfig):
   """What `tune` needs; the CLI's `tune` flags map onto these fields.
 
-  Ranges are (min, max); `filters` lists candidates. `epochs` trains each
-  trial (Hyperband's largest budget).
+  Adds to `RunConfig` the tuner and its search space: ranges are
+  (min, max); `filters` lists candidates. `epochs` trains each trial
+  (Hyperband's largest budget).
+
+  Raises:
+    ValueError: as `RunConfig`, an unknown tuner, or max_trials < 1.
   """
-  dataset: str = "mnist_bundled"
+  epochs: int = 5
+  output_dir: str = "runs/tune"
   tuner: str = "random"
   max_trials: int = 10
-  epochs: int = 5
-  batch_size: int = 64
-  steps_per_epoch: int = 0
-  conditional: bool = False
   num_scales: tuple = (1, 3)
   num_coupling_layers: tuple = (1, 3)
   num_res_blocks: tuple = (1, 4)
   filters: tuple = (16, 32, 64)
   learning_rate: tuple = (1e-4, 3e-3)
-  output_dir: str = "runs/tune"
-  export_dir: str = "saved_models"
-  model_name: str = ""
-  data_dir: str = ""
-  download: bool = True
-  strategy: str = "auto"
-  seed: int = 0
-  verbose: int = 1
 
   def __post_init__(self):
+    super().__post_init__()
     if self.tuner not in TUNERS:
       raise ValueError(f"tuner must be one of {TUNERS}; got {self.tuner!r}.")
-    for name in ("max_trials", "epochs", "batch_size"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
+    if self.max_trials < 1:
+      raise ValueError(f"max_trials must be >= 1; got {self.max_trials}.")
 
 
 def tune(config):
