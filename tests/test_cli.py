@@ -18,6 +18,22 @@ TINY_FLAGS = ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
               "--num-res-blocks", "1", "--filters", "4", "--verbose", "0"]
 
 
+def test_train_preset_sets_defaults_that_flags_override(tmp_path):
+  status = cli.main(["train", "--preset", "mnist_bundled", "--output-dir",
+                     str(tmp_path / "run"), "--export-dir",
+                     str(tmp_path / "saved_models")] + TINY_FLAGS)
+  assert status == 0
+  metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+  config = metrics["config"]
+  # From the preset:
+  assert config["dataset"] == "mnist_bundled" and config["conditional"]
+  assert config["lr_schedule"] == "cosine"
+  assert config["l2_regularization"] == 5e-5
+  assert metrics["model_config"]["l2_regularization"] == 5e-5
+  # From the flags:
+  assert config["epochs"] == 1 and config["filters"] == 4
+
+
 FRESH_PROCESS_LOAD = """
 import json, sys
 import numpy as np
@@ -54,6 +70,8 @@ def test_train_writes_metrics_samples_model_and_saved_model(conditional_run):
   # One row per class, ten samples per row, 28-pixel tiles with 1-pixel
   # borders, enlarged twice.
   assert samples.shape == (2 * (10 * 29 + 1), 2 * (10 * 29 + 1))
+  curve = Image.open(output_dir / "learning_curve.png")
+  assert curve.format == "PNG" and curve.width >= 300
 
   saved_model_path = export_dir / "digits" / "1"
   assert metrics["saved_model"] == str(saved_model_path)

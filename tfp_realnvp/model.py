@@ -31,11 +31,41 @@ def nats_to_bits_per_dim(log_prob, num_dims):
   return -log_prob / (num_dims * math.log(2.0))
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate_schedule(learning_rate, schedule="constant", total_steps=None):
+  """Adam's learning rate: constant, or cosine decay from `learning_rate` to 0.
+
+  Args:
+    learning_rate: float > 0, the (peak) step size.
+    schedule: "constant" or "cosine".
+    total_steps: optimizer steps of the whole training, for "cosine".
+
+  Returns:
+    The float, or a `keras.optimizers.schedules.CosineDecay`.
+
+  Raises:
+    ValueError: for an unknown schedule, or "cosine" without total_steps.
+  """
+  if schedule not in LR_SCHEDULES:
+    raise ValueError(f"schedule must be one of {LR_SCHEDULES}; got "
+                     f"{schedule!r}.")
+  if schedule == "constant":
+    return learning_rate
+  if not total_steps or total_steps < 1:
+    raise ValueError(f"A cosine schedule needs total_steps >= 1; got "
+                     f"{total_steps}.")
+  return keras.optimizers.schedules.CosineDecay(learning_rate,
+                                                decay_steps=int(total_steps))
+
+
 def default_optimizer(learning_rate=1e-3):
   """Adam with global gradient-norm clipping at 100 (official Real NVP code).
 
   Args:
-    learning_rate: float > 0, Adam's step size (official code: 1e-3).
+    learning_rate: float > 0, Adam's step size (official code: 1e-3), or a
+      Keras learning-rate schedule (`learning_rate_schedule`).
 
   Returns:
     A new `keras.optimizers.Adam`.
@@ -78,7 +108,7 @@ class RealNVP(keras.Model):
   def __init__(self, image_shape, num_scales=2, num_coupling_layers=3,
                num_res_blocks=4, filters=32, num_classes=None,
                batch_norm=True, batch_norm_momentum=0.9, alpha=0.05,
-               **kwargs):
+               l2_regularization=0.0, **kwargs):
     """Builds the model and all its weights.
 
     Args:
@@ -96,6 +126,11 @@ class RealNVP(keras.Model):
         follow the weights within ~10 steps, so held-out figures early in
         training are not distorted by stale statistics).
       alpha: margin of the logit transform (official code: 0.05).
+      l2_regularization: float >= 0, coefficient of the L2 penalty on the
+        scale parameters (weight-normalization gains and tanh scales), on the
+        official code's scale: c * sum(g^2) is added to the mean negative
+        log-likelihood in nats per image (paper sec. 4.1: 5e-5). The loss is
+        in bits/dim, so the penalty enters it divided by D ln 2.
       **kwargs: `keras.Model` arguments (name, dtype).
 
     Raises:
@@ -113,6 +148,9 @@ class RealNVP(keras.Model):
         raise ValueError(f"{arg_name} must be >= 1; got {value}.")
     if num_classes is not None and int(num_classes) < 2:
       raise ValueError(f"num_classes must be None or >= 2; got {num_classes}.")
+    if not float(l2_regularization) >= 0:
+      raise ValueError(f"l2_regularization must be >= 0; got "
+                       f"{l2_regularization}.")
     self.image_shape = image_shape
     self.num_scales = int(num_scales)
     self.num_coupling_layers = int(num_coupling_layers)
@@ -122,6 +160,7 @@ class RealNVP(keras.Model):
     self.batch_norm = bool(batch_norm)
     self.batch_norm_momentum = float(batch_norm_momentum)
     self.alpha = float(alpha)
+    self.l2_regularization = float(l2_regularization)
 
     self.coupling_networks = []
     self.batch_norm_moments = []
@@ -148,10 +187,18 @@ class RealNVP(keras.Model):
     network = ShiftAndLogScaleResNet(
         output_channels=event_shape[-1], filters=self.filters,
         num_res_blocks=self.num_res_blocks,
-        conditional_dims=self.num_classes, name=name)
+        conditional_dims=self.num_classes,
+        scale_regularizer=self._scale_regularizer(), name=name)
     network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
     self.coupling_networks.append(network)
     return network
+
+  def _scale_regularizer(self):
+    """L2 in bits/dim units: the nats-per-image coefficient divided by D ln 2."""
+    if not self.l2_regularization:
+      return None
+    return keras.regularizers.L2(
+        self.l2_regularization / (self.num_dims * math.log(2.0)))
 
   def _make_moments(self, name, channels):
     if not self.batch_norm:
@@ -160,6 +207,39 @@ class RealNVP(keras.Model):
     moments.build((None, channels))
     self.batch_norm_moments.append(moments)
     return moments
+
+  @classmethod
+  def from_preset(cls, name, compile=True, **overrides):  # pylint: disable=redefined-builtin
+    """A new model with a named configuration (`tfp_realnvp.presets.PRESETS`).
+
+    Presets hold the paper's and the official code's hyper-parameters
+    (sources in `tfp_realnvp.presets`), e.g. "cifar10": 2 scales, 8 residual
+    blocks, 64 feature maps, L2 5e-5 on the scale parameters.
+
+    Args:
+      name: "cifar10", "celeb_a", "imagenet32", "imagenet64", "mnist" or
+        "mnist_bundled".
+      compile: whether to compile with the preset's optimizer: Adam at its
+        learning rate with gradient-norm clipping at 100 and its schedule
+        (a cosine schedule spans the preset's epochs over the full train
+        split at its batch size).
+      **overrides: `RealNVP` arguments that replace the preset's (e.g.
+        `num_classes=None`, `filters=16`).
+
+    Returns:
+      The new `RealNVP` (image shape of the preset's data set).
+
+    Raises:
+      ValueError: for an unknown preset or an invalid override.
+    """
+    from tfp_realnvp import presets  # pylint: disable=import-outside-toplevel
+    preset = presets.get(name)
+    model = cls(**{**preset.model_kwargs(), **overrides})
+    if compile:
+      model.compile(optimizer=default_optimizer(learning_rate_schedule(
+          preset.learning_rate, preset.lr_schedule,
+          preset.epochs * preset.steps_per_epoch())))
+    return model
 
   # --- Flow evaluation (validated inputs in, tensors out). ---
 
@@ -405,7 +485,8 @@ class RealNVP(keras.Model):
         num_coupling_layers=self.num_coupling_layers,
         num_res_blocks=self.num_res_blocks, filters=self.filters,
         num_classes=self.num_classes, batch_norm=self.batch_norm,
-        batch_norm_momentum=self.batch_norm_momentum, alpha=self.alpha)
+        batch_norm_momentum=self.batch_norm_momentum, alpha=self.alpha,
+        l2_regularization=self.l2_regularization)
     return config
 
 

@@ -1,5 +1,6 @@
 """The main job: train a RealNVP on a data set, evaluate it, write samples, metrics and a SavedModel."""
 
+import csv
 import dataclasses
 import json
 import os
@@ -10,15 +11,18 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp import presets
 from tfp_realnvp.distribute import STRATEGIES
 from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.distribute import is_chief
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.images import save_image_grid
 from tfp_realnvp.model import RealNVP
+from tfp_realnvp.plots import plot_learning_curve
+from tfp_realnvp.model import LR_SCHEDULES
 from tfp_realnvp.model import default_optimizer
+from tfp_realnvp.model import learning_rate_schedule
 
-SHUFFLE_BUFFER = 10_000
 
 
 @dataclasses.dataclass
@@ -61,22 +65,61 @@ class RunConfig:
 class TrainConfig(RunConfig):
   """Everything `train` needs; the CLI's `train` flags map onto these fields.
 
-  Adds to `RunConfig` the architecture, Adam's `learning_rate`, and
+  Adds to `RunConfig` the architecture, the optimization (Adam's
+  `learning_rate`, held constant or decayed to 0 along a cosine over all
+  training steps, `lr_schedule`; `l2_regularization` as in `RealNVP`), and
   `temperature`, the standard deviation of the latents used for samples.png.
+
+  Raises:
+    ValueError: as `RunConfig`, or for an unknown schedule or a negative
+      learning rate or L2 coefficient.
   """
   num_scales: int = 3
   num_coupling_layers: int = 3
   num_res_blocks: int = 2
   filters: int = 32
   learning_rate: float = 1e-3
+  lr_schedule: str = "constant"
+  l2_regularization: float = 0.0
   temperature: float = 0.8
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.lr_schedule not in LR_SCHEDULES:
+      raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got "
+                       f"{self.lr_schedule!r}.")
+    for name in ("learning_rate", "l2_regularization"):
+      if not getattr(self, name) >= 0:
+        raise ValueError(f"{name} must be >= 0; got {getattr(self, name)}.")
+
+  @classmethod
+  def from_preset(cls, name, **overrides):
+    """The preset's configuration (`tfp_realnvp.presets`), with `overrides` of any field.
+
+    Raises:
+      ValueError: for an unknown preset or invalid values.
+    """
+    return cls(**{**presets.get(name).train_fields(), **overrides})
 
   def model_kwargs(self, image_shape, num_classes):
     """Constructor arguments of the RealNVP this configuration describes."""
     return dict(image_shape=image_shape, num_scales=self.num_scales,
                 num_coupling_layers=self.num_coupling_layers,
                 num_res_blocks=self.num_res_blocks, filters=self.filters,
-                num_classes=num_classes if self.conditional else None)
+                num_classes=num_classes if self.conditional else None,
+                l2_regularization=self.l2_regularization)
+
+  def optimizer(self, steps_per_epoch):
+    """Adam with the official gradient clipping and this config's schedule.
+
+    Args:
+      steps_per_epoch: optimizer steps per epoch, for the cosine schedule.
+
+    Returns:
+      A new `keras.optimizers.Adam`.
+    """
+    return default_optimizer(learning_rate_schedule(
+        self.learning_rate, self.lr_schedule, self.epochs * steps_per_epoch))
 
 
 class TrainingThroughput(keras.callbacks.Callback):
@@ -102,23 +145,6 @@ class TrainingThroughput(keras.callbacks.Callback):
     if logs is not None and self._steps:
       logs["images_per_second"] = (self._steps * self.batch_size /
                                    (self._end - self._start))
-
-
-def make_pipeline(dataset, batch_size, training, seed=0):
-  """Batches a dataset of (image uint8 [H, W, C], label) examples.
-
-  Training pipelines are cached, reshuffled every epoch (buffer
-  `SHUFFLE_BUFFER`) and drop the last incomplete batch, so batch-norm
-  statistics always come from full batches.
-
-  Returns:
-    `tf.data.Dataset` of (images [B, H, W, C], labels [B]), prefetched.
-  """
-  if training:
-    dataset = dataset.cache().shuffle(SHUFFLE_BUFFER, seed=seed,
-                                      reshuffle_each_iteration=True)
-  return dataset.batch(batch_size, drop_remainder=training).prefetch(
-      tf.data.AUTOTUNE)
 
 
 class HistoryCSVLogger(keras.callbacks.CSVLogger):
@@ -181,7 +207,8 @@ def train(config):
   `BackupAndRestore` state: a killed run started again with the same command
   resumes from the last finished epoch), checkpoints/best.weights.h5 (the
   weights with the lowest val_bits_per_dim so far), history.csv, model.keras,
-  samples.png (one row per class for a conditional model) and metrics.json;
+  samples.png (one row per class for a conditional model), learning_curve.png
+  (bits/dim per epoch, training and held-out) and metrics.json;
   and a SavedModel to `<config.export_dir>/<model name>/<next version>/`.
   Under multi-worker training only the chief writes samples and the
   SavedModel; the other workers write to `<output_dir>/worker_<i>/`.
@@ -203,7 +230,8 @@ def train(config):
   train_data, test_data = make_datasets(config)
   with strategy.scope():
     model = RealNVP(**config.model_kwargs(image_shape, num_classes))
-    model.compile(optimizer=default_optimizer(config.learning_rate))
+    model.compile(optimizer=config.optimizer(
+        steps_per_epoch(train_data, config.steps_per_epoch)))
   _write_json(model.get_config(), os.path.join(output_dir, "config.json"))
 
   throughput = TrainingThroughput(config.batch_size)
@@ -218,8 +246,12 @@ def train(config):
   test_bits_per_dim = model.evaluate(test_data, verbose=0,
                                      return_dict=True)["bits_per_dim"]
   saved_model_path = None
+  curve = read_history_csv(os.path.join(output_dir, "history.csv"))
   if is_chief(strategy):
     _write_samples(model, config, num_classes, output_dir)
+    plot_learning_curve(curve,
+                        os.path.join(output_dir, "learning_curve.png"),
+                        title=f"Real NVP on {config.dataset}")
     saved_model_path = export_saved_model(
         model, config.export_dir,
         config.model_name or _default_model_name(config))
@@ -230,8 +262,7 @@ def train(config):
       "images_per_second": float(np.median(
           history.history.get("images_per_second", [np.nan]))),
       "first_epoch": throughput.first_epoch,
-      "history": {key: [float(v) for v in values]
-                  for key, values in history.history.items()},
+      "history": curve,
       "num_parameters": int(model.count_params()),
       "num_replicas": strategy.num_replicas_in_sync,
       "config": dataclasses.asdict(config),
@@ -244,17 +275,46 @@ def train(config):
 
 
 def make_datasets(config):
-  """(train, test) pipelines for a `RunConfig`; train repeats when steps_per_epoch is set."""
-  data_dir = config.data_dir or None
-  train_data = make_pipeline(
-      data.load(config.dataset, "train", data_dir, config.download),
-      config.batch_size, training=True, seed=config.seed)
-  test_data = make_pipeline(
-      data.load(config.dataset, "test", data_dir, config.download),
-      config.batch_size, training=False)
+  """(train, held-out) pipelines for a `RunConfig`; train repeats when steps_per_epoch is set.
+
+  The held-out split is the data set's `eval_split` ("test", or
+  "validation" for ImageNet).
+  """
+  load_args = dict(data_dir=config.data_dir or None, download=config.download)
+  train_data = data.pipeline(config.dataset, "train", config.batch_size,
+                             training=True, seed=config.seed, **load_args)
+  test_data = data.pipeline(config.dataset, data.spec(config.dataset).eval_split,
+                            config.batch_size, training=False, **load_args)
   if config.steps_per_epoch:
     train_data = train_data.repeat()
   return train_data, test_data
+
+
+def steps_per_epoch(train_data, configured_steps=0):
+  """Optimizer steps per epoch: `configured_steps` if set, else the batches in `train_data`.
+
+  Raises:
+    ValueError: if neither is known (a pipeline of unknown length).
+  """
+  if configured_steps:
+    return configured_steps
+  batches = int(train_data.cardinality())
+  if batches < 0:
+    raise ValueError("The training data has an unknown number of batches; "
+                     "set steps_per_epoch.")
+  return batches
+
+
+def read_history_csv(path):
+  """Per-epoch logs from a `history.csv` (every epoch, also those of runs resumed from a backup).
+
+  Returns:
+    dict: column name -> list of floats, in epoch order.
+  """
+  with tf.io.gfile.GFile(path) as file:
+    rows = list(csv.DictReader(file))
+  columns = rows[0].keys() if rows else ()
+  return {column: [float(row[column]) for row in rows] for column in columns}
 
 
 def _callbacks(output_dir, throughput):

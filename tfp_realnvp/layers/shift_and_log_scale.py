@@ -27,12 +27,15 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
   """
 
   def __init__(self, output_channels, filters=32, num_res_blocks=4,
-               conditional_dims=None, **kwargs):
+               conditional_dims=None, scale_regularizer=None, **kwargs):
     """Args:
       output_channels: int >= 1, channels C of the coupling's event.
       filters: int >= 1, feature maps of the hidden convolutions.
       num_res_blocks: int >= 0, residual blocks.
       conditional_dims: int K >= 1 for a conditional network, else None.
+      scale_regularizer: a Keras regularizer (or identifier) for the scale
+        parameters: the weight-normalization gains and the tanh `scale`
+        (the official code's L2 targets; paper sec. 4.1), or None.
       **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
@@ -52,10 +55,11 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     self.num_res_blocks = int(num_res_blocks)
     self.conditional_dims = (None if conditional_dims is None
                              else int(conditional_dims))
-    self.input_conv = WeightNormConv2D(self.filters, name="input_conv")
+    self.scale_regularizer = keras.regularizers.get(scale_regularizer)
+    self.input_conv = self._weight_norm_conv("input_conv")
     self.res_convs = [
-        (WeightNormConv2D(self.filters, name=f"block{i}_conv0"),
-         WeightNormConv2D(self.filters, name=f"block{i}_conv1"))
+        (self._weight_norm_conv(f"block{i}_conv0"),
+         self._weight_norm_conv(f"block{i}_conv1"))
         for i in range(self.num_res_blocks)
     ]
     self.output_conv = keras.layers.Conv2D(
@@ -64,6 +68,10 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     self.conditional_dense = (
         None if self.conditional_dims is None else
         keras.layers.Dense(self.filters, name="conditional_dense"))
+
+  def _weight_norm_conv(self, name):
+    return WeightNormConv2D(self.filters, name=name,
+                            gain_regularizer=self.scale_regularizer)
 
   def build(self, input_shape, conditional_input_shape=None):
     """Builds every sub-layer for inputs [N, H, W, C_in] (and [N, K])."""
@@ -77,7 +85,8 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     if self.conditional_dense is not None:
       self.conditional_dense.build((None, self.conditional_dims))
     self.scale = self.add_weight(
-        shape=(self.output_channels,), initializer="ones", name="scale")
+        shape=(self.output_channels,), initializer="ones",
+        regularizer=self.scale_regularizer, name="scale")
 
   def call(self, inputs, conditional_input=None):
     """Returns (log_scale, shift), each [N, H, W, output_channels].
@@ -114,5 +123,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     config = super().get_config()
     config.update(output_channels=self.output_channels, filters=self.filters,
                   num_res_blocks=self.num_res_blocks,
-                  conditional_dims=self.conditional_dims)
+                  conditional_dims=self.conditional_dims,
+                  scale_regularizer=keras.regularizers.serialize(
+                      self.scale_regularizer))
     return config

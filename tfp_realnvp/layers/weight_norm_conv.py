@@ -16,10 +16,12 @@ class WeightNormConv2D(keras.layers.Layer):
   Input [N, H, W, C_in] float; output [N, H, W, filters].
   """
 
-  def __init__(self, filters, kernel_size=3, **kwargs):
+  def __init__(self, filters, kernel_size=3, gain_regularizer=None, **kwargs):
     """Args:
       filters: int >= 1, output channels.
       kernel_size: odd int >= 1, square kernel side.
+      gain_regularizer: a Keras regularizer (or its identifier) applied to g,
+        the weight scale (Real NVP puts L2 on it, paper sec. 4.1), or None.
       **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
@@ -32,6 +34,7 @@ class WeightNormConv2D(keras.layers.Layer):
       raise ValueError(f"kernel_size must be odd and >= 1; got {kernel_size}.")
     self.filters = int(filters)
     self.kernel_size = int(kernel_size)
+    self.gain_regularizer = keras.regularizers.get(gain_regularizer)
 
   def build(self, input_shape):
     """Creates direction v [k, k, C_in, filters], gain g [filters], bias [filters]."""
@@ -43,7 +46,7 @@ class WeightNormConv2D(keras.layers.Layer):
     self.gain = self.add_weight(
         shape=(self.filters,),
         initializer=keras.initializers.Constant(initial_norm),
-        name="gain")
+        regularizer=self.gain_regularizer, name="gain")
     self.bias = self.add_weight(
         shape=(self.filters,), initializer="zeros", name="bias")
 
@@ -63,5 +66,7 @@ class WeightNormConv2D(keras.layers.Layer):
   def get_config(self):
     """Constructor arguments for `from_config`."""
     config = super().get_config()
-    config.update(filters=self.filters, kernel_size=self.kernel_size)
+    config.update(
+        filters=self.filters, kernel_size=self.kernel_size,
+        gain_regularizer=keras.regularizers.serialize(self.gain_regularizer))
     return config

@@ -1,0 +1,118 @@
+"""Named configurations: the paper's and its official code's hyper-parameters per data set.
+
+Sources: Dinh, Sohl-Dickstein, Bengio, "Density estimation using Real NVP"
+(ICLR 2017), sec. 4.1 ("paper"); the official TensorFlow code,
+tensorflow/models research/real_nvp/real_nvp_multiscale_dataset.py
+("official": `get_default_hparams` and its README's commands). Where
+neither states a value (epochs, MNIST) the preset's `source` says so.
+
+Common to every preset (paper and official): Adam with learning rate 1e-3,
+gradient-norm clipping at 100 (`tfp_realnvp.model.default_optimizer`),
+batch size 64, L2 5e-5 on the scale parameters, 3 couplings per half-scale
+(4 at the last scale), batch normalization, logit alpha 0.05.
+"""
+
+import dataclasses
+
+from tfp_realnvp import data
+
+PAPER_L2 = 5e-5
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+  """One named configuration; its fields are `tfp_realnvp.training.TrainConfig` fields.
+
+  Attributes:
+    dataset: the data set it was made for (`tfp_realnvp.data.DATASETS`).
+    source: where each value comes from.
+    conditional: whether the model is class-conditional.
+    epochs, batch_size: training length and examples per batch.
+    num_scales, num_coupling_layers, num_res_blocks, filters: architecture
+      (`tfp_realnvp.RealNVP` arguments).
+    learning_rate: Adam's (peak) step size.
+    lr_schedule: "constant" or "cosine" (decay to 0 over all steps).
+    l2_regularization: L2 coefficient on the scale parameters, per image in
+      nats (`RealNVP`'s argument).
+  """
+  dataset: str
+  source: str
+  num_scales: int
+  num_res_blocks: int
+  filters: int
+  epochs: int
+  conditional: bool = False
+  batch_size: int = 64
+  num_coupling_layers: int = 3
+  learning_rate: float = 1e-3
+  lr_schedule: str = "constant"
+  l2_regularization: float = PAPER_L2
+
+  def train_fields(self):
+    """The `TrainConfig` fields this preset sets, as a dict."""
+    fields = dataclasses.asdict(self)
+    del fields["source"]
+    return fields
+
+  def model_kwargs(self):
+    """`RealNVP` constructor arguments for the preset's data set."""
+    return dict(image_shape=data.image_shape(self.dataset),
+                num_scales=self.num_scales,
+                num_coupling_layers=self.num_coupling_layers,
+                num_res_blocks=self.num_res_blocks, filters=self.filters,
+                num_classes=(data.num_classes(self.dataset)
+                             if self.conditional else None),
+                l2_regularization=self.l2_regularization)
+
+  def steps_per_epoch(self):
+    """Full batches in one pass over the data set's train split."""
+    return data.spec(self.dataset).num_train_examples // self.batch_size
+
+
+PRESETS = {
+    "cifar10": Preset(
+        "cifar10", num_scales=2, num_res_blocks=8, filters=64, epochs=100,
+        source="paper sec. 4.1: 8 residual blocks, 64 feature maps, one "
+               "downscale (2 scales); official: lr 1e-3, clip 100, L2 5e-5; "
+               "epochs ours (not stated)"),
+    "celeb_a": Preset(
+        "celeb_a", num_scales=5, num_res_blocks=2, filters=32, epochs=20,
+        source="paper sec. 4.1: 2 residual blocks for 64x64 images, 148x148 "
+               "center crop and flips; official README's CelebA command: "
+               "n_scale 5, base_dim 32 (it uses residual_blocks 4; we follow "
+               "the paper); epochs ours (not stated)"),
+    "imagenet32": Preset(
+        "imagenet32", num_scales=4, num_res_blocks=4, filters=32, epochs=10,
+        source="paper sec. 4.1: 4 residual blocks, 32 feature maps for "
+               "32x32; official README's ImageNet 32 command: n_scale 4, "
+               "base_dim 32, residual_blocks 4; epochs ours"),
+    "imagenet64": Preset(
+        "imagenet64", num_scales=5, num_res_blocks=2, filters=32, epochs=10,
+        source="paper sec. 4.1: 2 residual blocks for 64x64; n_scale 5, "
+               "base_dim 32 as the official README's 64x64 commands; epochs "
+               "ours"),
+    "mnist": Preset(
+        "mnist", num_scales=3, num_res_blocks=2, filters=32, epochs=20,
+        lr_schedule="cosine",
+        source="not in the paper: the mnist_bundled preset's architecture "
+               "and schedule (found on the bundled digits), unconditional as "
+               "in the MNIST literature"),
+    "mnist_bundled": Preset(
+        "mnist_bundled", num_scales=3, num_res_blocks=2, filters=32,
+        epochs=16, conditional=True, lr_schedule="cosine",
+        source="not in the paper: found on the 4500 bundled digits within "
+               "make demo's budget (README: Results of make demo)"),
+}
+PRESET_NAMES = tuple(PRESETS)
+
+
+def get(name):
+  """The `Preset` called `name`.
+
+  Raises:
+    ValueError: for an unknown name, listing the known ones.
+  """
+  if name not in PRESETS:
+    raise ValueError(f"Unknown preset {name!r}; expected one of "
+                     f"{PRESET_NAMES}.")
+  return PRESETS[name]
