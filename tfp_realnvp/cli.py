@@ -45,6 +45,8 @@ _FIELD_HELP = {
                    "training steps",
     "l2_regularization": "L2 coefficient on the scale parameters, per image "
                          "in nats (paper: 5e-5)",
+    "gradient_clip_norm": "largest global gradient norm of the bits/dim loss "
+                          "(the official clipping is 100 / (D ln 2))",
     "steps_per_epoch": "steps per epoch (0: one pass over the data)",
     "temperature": "latent standard deviation for samples.png",
     "seed": "random seed",

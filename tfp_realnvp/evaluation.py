@@ -205,7 +205,7 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
 
 def _assertion_text(error):
   """The failed assertion's own words in a TF error, without its graph trace."""
-  found = re.search(r"assertion failed: \[(.*?)\]", error.message)
+  found = re.search(r"assertion failed: \[(.*)\]", error.message)
   return found.group(1) if found else error.message.splitlines()[0]
 
 

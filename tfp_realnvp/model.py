@@ -60,18 +60,27 @@ def learning_rate_schedule(learning_rate, schedule="constant", total_steps=None)
                                                 decay_steps=int(total_steps))
 
 
-def default_optimizer(learning_rate=1e-3):
-  """Adam with global gradient-norm clipping at 100 (official Real NVP code).
+def default_optimizer(learning_rate=1e-3, gradient_clip_norm=100.0):
+  """Adam with global gradient-norm clipping.
 
   Args:
     learning_rate: float > 0, Adam's step size (official code: 1e-3), or a
       Keras learning-rate schedule (`learning_rate_schedule`).
+    gradient_clip_norm: float > 0, the largest global norm of the gradient of
+      the loss in bits/dim. The official code clips at 100 the gradient of
+      the loss in nats per image, D ln 2 times larger than ours: its
+      equivalent here is 100 / (D ln 2) (`official_gradient_clip_norm`).
 
   Returns:
     A new `keras.optimizers.Adam`.
   """
   return keras.optimizers.Adam(learning_rate=learning_rate,
-                               global_clipnorm=100.0)
+                               global_clipnorm=gradient_clip_norm)
+
+
+def official_gradient_clip_norm(num_dims):
+  """The official code's clipping (norm 100 of nats-per-image gradients) on our bits/dim loss: 100 / (D ln 2)."""
+  return 100.0 / (num_dims * math.log(2.0))
 
 
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
@@ -127,10 +136,10 @@ class RealNVP(keras.Model):
         training are not distorted by stale statistics).
       alpha: margin of the logit transform (official code: 0.05).
       l2_regularization: float >= 0, coefficient of the L2 penalty on the
-        scale parameters (weight-normalization gains and tanh scales), on the
-        official code's scale: c * sum(g^2) is added to the mean negative
-        log-likelihood in nats per image (paper sec. 4.1: 5e-5). The loss is
-        in bits/dim, so the penalty enters it divided by D ln 2.
+        scale parameters (every weight-normalization gain and tanh scale;
+        paper sec. 4.1: 5e-5), on the official code's scale: c * sum(g^2) is
+        added to the mean negative log-likelihood in nats per image. The
+        loss is in bits/dim, so the penalty enters it divided by D ln 2.
       **kwargs: `keras.Model` arguments (name, dtype).
 
     Raises:
@@ -220,9 +229,9 @@ class RealNVP(keras.Model):
       name: "cifar10", "celeb_a", "imagenet32", "imagenet64", "mnist" or
         "mnist_bundled".
       compile: whether to compile with the preset's optimizer: Adam at its
-        learning rate with gradient-norm clipping at 100 and its schedule
-        (a cosine schedule spans the preset's epochs over the full train
-        split at its batch size).
+        learning rate, gradient-norm clipping and schedule (a cosine
+        schedule spans the preset's epochs over the full train split at its
+        batch size).
       **overrides: `RealNVP` arguments that replace the preset's (e.g.
         `num_classes=None`, `filters=16`).
 
@@ -233,12 +242,12 @@ class RealNVP(keras.Model):
       ValueError: for an unknown preset or an invalid override.
     """
     from tfp_realnvp import presets  # pylint: disable=import-outside-toplevel
+    from tfp_realnvp import training  # pylint: disable=import-outside-toplevel
     preset = presets.get(name)
-    model = cls(**{**preset.model_kwargs(), **overrides})
+    config = training.TrainConfig.from_preset(name)
+    model = cls(**{**config.model_kwargs(), **overrides})
     if compile:
-      model.compile(optimizer=default_optimizer(learning_rate_schedule(
-          preset.learning_rate, preset.lr_schedule,
-          preset.epochs * preset.steps_per_epoch())))
+      model.compile(optimizer=config.optimizer(preset.steps_per_epoch()))
     return model
 
   # --- Flow evaluation (validated inputs in, tensors out). ---

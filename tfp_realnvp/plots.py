@@ -2,12 +2,12 @@
 
 import io
 
-import matplotlib
 import numpy as np
 import tensorflow as tf
-
-matplotlib.use("Agg")  # Files only: no display needed, safe in any thread.
-from matplotlib import pyplot  # pylint: disable=wrong-import-position
+# A Figure with an Agg canvas renders to files without pyplot's global state,
+# so it neither needs a display nor changes a notebook's backend.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 
 def plot_learning_curve(history, path, title="Real NVP"):
@@ -30,7 +30,9 @@ def plot_learning_curve(history, path, title="Real NVP"):
     raise ValueError("history has no bits_per_dim values to plot.")
   if not (np.all(np.isfinite(training)) and np.all(np.isfinite(held_out))):
     raise ValueError("history contains NaN or infinite bits/dim.")
-  figure, axes = pyplot.subplots(figsize=(6, 4), dpi=100)
+  figure = Figure(figsize=(6, 4), dpi=100)
+  FigureCanvasAgg(figure)
+  axes = figure.add_subplot()
   epochs = np.arange(1, training.size + 1)
   axes.plot(epochs, training, "o-", label="training")
   if held_out.size:
@@ -46,6 +48,5 @@ def plot_learning_curve(history, path, title="Real NVP"):
   figure.tight_layout()
   buffer = io.BytesIO()
   figure.savefig(buffer, format="png")
-  pyplot.close(figure)
   with tf.io.gfile.GFile(path, "wb") as file:
     file.write(buffer.getvalue())

@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import json
+import logging
 import os
 import time
 
@@ -67,7 +68,8 @@ class TrainConfig(RunConfig):
 
   Adds to `RunConfig` the architecture, the optimization (Adam's
   `learning_rate`, held constant or decayed to 0 along a cosine over all
-  training steps, `lr_schedule`; `l2_regularization` as in `RealNVP`), and
+  training steps, `lr_schedule`; `l2_regularization` as in `RealNVP`;
+  `gradient_clip_norm` on the bits/dim loss, see `default_optimizer`), and
   `temperature`, the standard deviation of the latents used for samples.png.
 
   Raises:
@@ -81,6 +83,7 @@ class TrainConfig(RunConfig):
   learning_rate: float = 1e-3
   lr_schedule: str = "constant"
   l2_regularization: float = 0.0
+  gradient_clip_norm: float = 100.0
   temperature: float = 0.8
 
   def __post_init__(self):
@@ -91,6 +94,9 @@ class TrainConfig(RunConfig):
     for name in ("learning_rate", "l2_regularization"):
       if not getattr(self, name) >= 0:
         raise ValueError(f"{name} must be >= 0; got {getattr(self, name)}.")
+    if not self.gradient_clip_norm > 0:
+      raise ValueError(f"gradient_clip_norm must be > 0; got "
+                       f"{self.gradient_clip_norm}.")
 
   @classmethod
   def from_preset(cls, name, **overrides):
@@ -101,16 +107,18 @@ class TrainConfig(RunConfig):
     """
     return cls(**{**presets.get(name).train_fields(), **overrides})
 
-  def model_kwargs(self, image_shape, num_classes):
-    """Constructor arguments of the RealNVP this configuration describes."""
-    return dict(image_shape=image_shape, num_scales=self.num_scales,
+  def model_kwargs(self):
+    """Constructor arguments of the RealNVP this configuration describes (image shape and classes of its data set)."""
+    return dict(image_shape=data.image_shape(self.dataset),
+                num_scales=self.num_scales,
                 num_coupling_layers=self.num_coupling_layers,
                 num_res_blocks=self.num_res_blocks, filters=self.filters,
-                num_classes=num_classes if self.conditional else None,
+                num_classes=(data.num_classes(self.dataset)
+                             if self.conditional else None),
                 l2_regularization=self.l2_regularization)
 
   def optimizer(self, steps_per_epoch):
-    """Adam with the official gradient clipping and this config's schedule.
+    """Adam with this config's gradient clipping and schedule.
 
     Args:
       steps_per_epoch: optimizer steps per epoch, for the cosine schedule.
@@ -118,8 +126,10 @@ class TrainConfig(RunConfig):
     Returns:
       A new `keras.optimizers.Adam`.
     """
-    return default_optimizer(learning_rate_schedule(
-        self.learning_rate, self.lr_schedule, self.epochs * steps_per_epoch))
+    return default_optimizer(
+        learning_rate_schedule(self.learning_rate, self.lr_schedule,
+                               self.epochs * steps_per_epoch),
+        self.gradient_clip_norm)
 
 
 class TrainingThroughput(keras.callbacks.Callback):
@@ -222,36 +232,36 @@ def train(config):
   strategy = get_strategy(config.strategy)
   output_dir = worker_output_dir(config.output_dir, strategy)
   tf.io.gfile.makedirs(output_dir)
-  image_shape = data.image_shape(config.dataset)
   num_classes = data.num_classes(config.dataset)
   if config.conditional and num_classes is None:
     raise ValueError(f"{config.dataset!r} has no class labels; it cannot "
                      f"train a conditional model.")
-  train_data, test_data = make_datasets(config)
+  train_data, validation_data = make_datasets(config)
   with strategy.scope():
-    model = RealNVP(**config.model_kwargs(image_shape, num_classes))
+    model = RealNVP(**config.model_kwargs())
     model.compile(optimizer=config.optimizer(
         steps_per_epoch(train_data, config.steps_per_epoch)))
   _write_json(model.get_config(), os.path.join(output_dir, "config.json"))
 
   throughput = TrainingThroughput(config.batch_size)
+  history_path = os.path.join(output_dir, "history.csv")
+  if not tf.io.gfile.exists(_backup_dir(output_dir)):
+    _remove_if_exists(history_path)  # A fresh run: no rows of earlier runs.
   started = time.perf_counter()
   history = model.fit(
-      train_data, validation_data=test_data, epochs=config.epochs,
+      train_data, validation_data=validation_data, epochs=config.epochs,
       steps_per_epoch=config.steps_per_epoch or None, verbose=config.verbose,
       shuffle=False,  # The pipeline shuffles; Keras cannot shuffle a Dataset.
       callbacks=_callbacks(output_dir, throughput))
   training_seconds = time.perf_counter() - started
   model.save(os.path.join(output_dir, "model.keras"))
-  test_bits_per_dim = model.evaluate(test_data, verbose=0,
+  test_bits_per_dim = model.evaluate(held_out_data(config, validation_data),
+                                     verbose=0,
                                      return_dict=True)["bits_per_dim"]
   saved_model_path = None
-  curve = read_history_csv(os.path.join(output_dir, "history.csv"))
+  curve = read_history_csv(history_path)
   if is_chief(strategy):
     _write_samples(model, config, num_classes, output_dir)
-    plot_learning_curve(curve,
-                        os.path.join(output_dir, "learning_curve.png"),
-                        title=f"Real NVP on {config.dataset}")
     saved_model_path = export_saved_model(
         model, config.export_dir,
         config.model_name or _default_model_name(config))
@@ -271,23 +281,53 @@ def train(config):
       "saved_model": saved_model_path,
   }
   _write_json(metrics, os.path.join(output_dir, "metrics.json"))
+  if is_chief(strategy):
+    _plot_learning_curve(curve, output_dir, config.dataset)
   return metrics
 
 
-def make_datasets(config):
-  """(train, held-out) pipelines for a `RunConfig`; train repeats when steps_per_epoch is set.
+def _plot_learning_curve(curve, output_dir, dataset):
+  """learning_curve.png, last and best-effort: a plotting problem must not cost a finished run."""
+  try:
+    plot_learning_curve(curve, os.path.join(output_dir, "learning_curve.png"),
+                        title=f"Real NVP on {dataset}")
+  except (ValueError, OSError) as error:
+    logging.warning("No learning_curve.png: %s", error)
 
-  The held-out split is the data set's `eval_split` ("test", or
-  "validation" for ImageNet).
+
+def _remove_if_exists(path):
+  if tf.io.gfile.exists(path):
+    tf.io.gfile.remove(path)
+
+
+def make_datasets(config):
+  """(train, validation) pipelines for a `RunConfig`; train repeats when steps_per_epoch is set.
+
+  Validation uses the data set's `fit_validation_split` (celeb_a:
+  "validation"; otherwise the held-out "test", or "validation" for ImageNet).
   """
-  load_args = dict(data_dir=config.data_dir or None, download=config.download)
   train_data = data.pipeline(config.dataset, "train", config.batch_size,
-                             training=True, seed=config.seed, **load_args)
-  test_data = data.pipeline(config.dataset, data.spec(config.dataset).eval_split,
-                            config.batch_size, training=False, **load_args)
+                             training=True, seed=config.seed,
+                             **_load_args(config))
+  validation_data = data.pipeline(
+      config.dataset, data.spec(config.dataset).fit_validation_split,
+      config.batch_size, training=False, **_load_args(config))
   if config.steps_per_epoch:
     train_data = train_data.repeat()
-  return train_data, test_data
+  return train_data, validation_data
+
+
+def held_out_data(config, validation_data):
+  """The pipeline of the data set's `eval_split`, reusing `validation_data` when it is the same split."""
+  dataset_spec = data.spec(config.dataset)
+  if dataset_spec.eval_split == dataset_spec.fit_validation_split:
+    return validation_data
+  return data.pipeline(config.dataset, dataset_spec.eval_split,
+                       config.batch_size, training=False, **_load_args(config))
+
+
+def _load_args(config):
+  return dict(data_dir=config.data_dir or None, download=config.download)
 
 
 def steps_per_epoch(train_data, configured_steps=0):
@@ -309,17 +349,30 @@ def read_history_csv(path):
   """Per-epoch logs from a `history.csv` (every epoch, also those of runs resumed from a backup).
 
   Returns:
-    dict: column name -> list of floats, in epoch order.
+    dict: column name -> list of floats, in epoch order (NaN where Keras
+    wrote "NA", a value missing in that epoch).
   """
   with tf.io.gfile.GFile(path) as file:
     rows = list(csv.DictReader(file))
   columns = rows[0].keys() if rows else ()
-  return {column: [float(row[column]) for row in rows] for column in columns}
+  return {column: [_as_float(row[column]) for row in rows]
+          for column in columns}
+
+
+def _as_float(text):
+  try:
+    return float(text)
+  except (TypeError, ValueError):
+    return float("nan")
+
+
+def _backup_dir(output_dir):
+  return os.path.join(output_dir, "backup")
 
 
 def _callbacks(output_dir, throughput):
   """Fault tolerance first: BackupAndRestore restores before the others start."""
-  backup_dir = os.path.join(output_dir, "backup")
+  backup_dir = _backup_dir(output_dir)
   best_path = os.path.join(output_dir, "checkpoints", "best.weights.h5")
   return [
       keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),

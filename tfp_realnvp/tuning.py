@@ -14,6 +14,7 @@ from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.model import RealNVP
 from tfp_realnvp.model import default_optimizer
 from tfp_realnvp.training import RunConfig
+from tfp_realnvp.training import held_out_data
 from tfp_realnvp.training import make_datasets
 
 OBJECTIVE = keras_tuner.Objective("val_bits_per_dim", direction="min")
@@ -211,7 +212,7 @@ def tune(config):
   """
   keras.utils.set_random_seed(config.seed)
   strategy = get_strategy(config.strategy)
-  train_data, test_data = make_datasets(config)
+  train_data, validation_data = make_datasets(config)
   hypermodel = RealNVPHyperModel(
       data.image_shape(config.dataset),
       data.num_classes(config.dataset) if config.conditional else None,
@@ -222,7 +223,8 @@ def tune(config):
   tuner = make_tuner(config.tuner, hypermodel, config.max_trials,
                      config.epochs, os.path.join(config.output_dir, "search"),
                      distribution_strategy=strategy, seed=config.seed)
-  tuner.search(train_data, validation_data=test_data, epochs=config.epochs,
+  tuner.search(train_data, validation_data=validation_data,
+               epochs=config.epochs,
                steps_per_epoch=config.steps_per_epoch or None, shuffle=False,
                verbose=config.verbose)
   rows = trial_summary(tuner)
@@ -233,7 +235,8 @@ def tune(config):
   with strategy.scope():
     best = tuner.get_best_models(1)[0]
   best.save(os.path.join(config.output_dir, "best.keras"))
-  test_bits_per_dim = best.evaluate(test_data, verbose=0,
+  test_bits_per_dim = best.evaluate(held_out_data(config, validation_data),
+                                    verbose=0,
                                     return_dict=True)["bits_per_dim"]
   saved_model = export_saved_model(
       best, config.export_dir, config.model_name or f"real_nvp_{config.dataset}_tuned")

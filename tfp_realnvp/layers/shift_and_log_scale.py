@@ -34,8 +34,11 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
       num_res_blocks: int >= 0, residual blocks.
       conditional_dims: int K >= 1 for a conditional network, else None.
       scale_regularizer: a Keras regularizer (or identifier) for the scale
-        parameters: the weight-normalization gains and the tanh `scale`
-        (the official code's L2 targets; paper sec. 4.1), or None.
+        parameters: every weight-normalization gain and the tanh `scale`
+        (the paper's "weight scale parameters", sec. 4.1; the official
+        code, with a differently shaped network, penalizes the gains of the
+        convolutions that end its residual blocks and its tanh scale), or
+        None.
       **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
