@@ -38,8 +38,9 @@ def plot_learning_curve(history, path, title="Real NVP"):
   if held_out.size:
     axes.plot(epochs[:held_out.size], held_out, "s-", label="held-out")
     best = int(np.argmin(held_out))
-    axes.annotate(f"{held_out[best]:.3f}", (best + 1, held_out[best]),
-                  textcoords="offset points", xytext=(0, -14), ha="center")
+    axes.annotate(f"best held-out {held_out[best]:.3f}",
+                  (best + 1, held_out[best]), textcoords="offset points",
+                  xytext=(0, 10), ha="right", va="bottom")
   axes.set_xlabel("epoch")
   axes.set_ylabel("bits/dim")
   axes.set_title(title)

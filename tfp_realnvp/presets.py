@@ -105,7 +105,7 @@ PRESETS = {
         source="not in the paper: make demo's configuration, found on the "
                "4500 bundled digits within its 15-minute budget (held-out "
                "1.586 bits/dim; 1.626 with the paper's L2 and a cosine "
-               "schedule; README: Results of make demo)"),
+               "schedule; README: Results on the bundled MNIST)"),
 }
 PRESET_NAMES = tuple(PRESETS)
 
