@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 DEMO_FLAGS := --preset mnist_bundled --output-dir runs/demo \
 	--export-dir saved_models --verbose 2
 
-.PHONY: demo test clean
+.PHONY: demo test bench clean
 
 $(INSTALLED): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV_PYTHON) -m pytest -q tests
+
+# Training step vs its floor and vs tfb.Glow, serving throughput, peak memory:
+# writes benchmarks/results.json and benchmarks/results.md.
+bench: $(INSTALLED)
+	$(VENV_PYTHON) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) runs

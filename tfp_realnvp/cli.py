@@ -16,6 +16,7 @@ from tfp_realnvp.model import load_trained_model
 from tfp_realnvp.model import LR_SCHEDULES
 from tfp_realnvp.presets import PRESET_NAMES
 from tfp_realnvp.presets import get as get_preset
+from tfp_realnvp.training import MIXED_PRECISION_POLICIES
 from tfp_realnvp.training import TrainConfig
 from tfp_realnvp.training import NonFiniteLossError
 from tfp_realnvp.training import train
@@ -47,6 +48,10 @@ _FIELD_HELP = {
                          "in nats (paper: 5e-5)",
     "gradient_clip_norm": "largest global gradient norm of the bits/dim loss "
                           "(the official clipping is 100 / (D ln 2))",
+    "mixed_precision": "'' (float32), mixed_float16 or mixed_bfloat16: the "
+                       "s/t networks compute in 16 bits; log-determinants, "
+                       "prior and loss stay float32 (for GPUs/TPUs)",
+    "jit_compile": "XLA-compile the training step",
     "steps_per_epoch": "steps per epoch (0: one pass over the data)",
     "temperature": "latent standard deviation for samples.png",
     "seed": "random seed",
@@ -70,7 +75,8 @@ _TUNE_HELP = {
 }
 
 _CHOICES = {"dataset": data.DATASETS, "strategy": STRATEGIES,
-            "tuner": TUNERS, "lr_schedule": LR_SCHEDULES}
+            "tuner": TUNERS, "lr_schedule": LR_SCHEDULES,
+            "mixed_precision": MIXED_PRECISION_POLICIES}
 
 
 def _add_config_arguments(parser, config_class, helps):

@@ -145,6 +145,9 @@ class RealNVP(keras.Model):
     Raises:
       ValueError: for an invalid image shape or hyper-parameter.
     """
+    # Pixels keep float32 under a mixed precision policy (bfloat16 rounds
+    # 255.9 to 256); only the s/t networks compute in the low precision.
+    kwargs.setdefault("autocast", False)
     super().__init__(**kwargs)
     image_shape = tuple(int(d) for d in image_shape)
     if len(image_shape) != 3 or min(image_shape) < 1:

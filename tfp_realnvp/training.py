@@ -1,5 +1,6 @@
 """The main job: train a RealNVP on a data set, evaluate it, write samples, metrics and a SavedModel."""
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -20,6 +21,8 @@ from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.images import save_image_grid
 from tfp_realnvp.model import RealNVP
 from tfp_realnvp.plots import plot_learning_curve
+
+MIXED_PRECISION_POLICIES = ("", "mixed_float16", "mixed_bfloat16")
 from tfp_realnvp.model import LR_SCHEDULES
 from tfp_realnvp.model import default_optimizer
 from tfp_realnvp.model import learning_rate_schedule
@@ -69,7 +72,11 @@ class TrainConfig(RunConfig):
   Adds to `RunConfig` the architecture, the optimization (Adam's
   `learning_rate`, held constant or decayed to 0 along a cosine over all
   training steps, `lr_schedule`; `l2_regularization` as in `RealNVP`;
-  `gradient_clip_norm` on the bits/dim loss, see `default_optimizer`), and
+  `gradient_clip_norm` on the bits/dim loss, see `default_optimizer`), the
+  computation (`mixed_precision`: "" for float32, or a Keras mixed policy
+  under which the s/t networks compute in float16/bfloat16 while pixels,
+  log-determinants, the prior and the loss stay float32; `jit_compile`: XLA
+  for the training step), and
   `temperature`, the standard deviation of the latents used for samples.png.
 
   Raises:
@@ -84,6 +91,8 @@ class TrainConfig(RunConfig):
   lr_schedule: str = "constant"
   l2_regularization: float = 0.0
   gradient_clip_norm: float = 100.0
+  mixed_precision: str = ""
+  jit_compile: bool = False
   temperature: float = 0.8
 
   def __post_init__(self):
@@ -94,6 +103,10 @@ class TrainConfig(RunConfig):
     for name in ("learning_rate", "l2_regularization"):
       if not getattr(self, name) >= 0:
         raise ValueError(f"{name} must be >= 0; got {getattr(self, name)}.")
+    if self.mixed_precision not in MIXED_PRECISION_POLICIES:
+      raise ValueError(f"mixed_precision must be one of "
+                       f"{MIXED_PRECISION_POLICIES}; got "
+                       f"{self.mixed_precision!r}.")
     if not self.gradient_clip_norm > 0:
       raise ValueError(f"gradient_clip_norm must be > 0; got "
                        f"{self.gradient_clip_norm}.")
@@ -237,10 +250,11 @@ def train(config):
     raise ValueError(f"{config.dataset!r} has no class labels; it cannot "
                      f"train a conditional model.")
   train_data, validation_data = make_datasets(config)
-  with strategy.scope():
+  with strategy.scope(), dtype_policy(config.mixed_precision or "float32"):
     model = RealNVP(**config.model_kwargs())
     model.compile(optimizer=config.optimizer(
-        steps_per_epoch(train_data, config.steps_per_epoch)))
+        steps_per_epoch(train_data, config.steps_per_epoch)),
+                  jit_compile=config.jit_compile)
   _write_json(model.get_config(), os.path.join(output_dir, "config.json"))
 
   throughput = TrainingThroughput(config.batch_size)
@@ -328,6 +342,17 @@ def held_out_data(config, validation_data):
 
 def _load_args(config):
   return dict(data_dir=config.data_dir or None, download=config.download)
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+  """Keras's global dtype policy set to `name` (e.g. "mixed_bfloat16") inside the block only."""
+  previous = keras.config.dtype_policy()
+  keras.config.set_dtype_policy(name)
+  try:
+    yield
+  finally:
+    keras.config.set_dtype_policy(previous)
 
 
 def steps_per_epoch(train_data, configured_steps=0):

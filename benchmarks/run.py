@@ -1,0 +1,337 @@
+"""Training step against its floor and against tfb.Glow, serving throughput, and peak memory, in one run.
+
+`make bench` runs this. For each image shape (MNIST-like 28x28x1 and
+CIFAR-like 32x32x3) and a fixed batch, after warm-up, as the median of
+repeats, it measures:
+  1. `realnvp`: one Keras training step of `tfp_realnvp.RealNVP` (the
+     `train_function` that `fit` runs, dequantization included);
+  2. `floor`: the same s/t networks, forward and backward and an Adam update,
+     on tensors of the shapes they see in the flow, without the flow's
+     bookkeeping (masks, exp, log-determinants, batch norm, squeezes, prior);
+  3. `glow`: a training step of TFP's `tfb.Glow` with the same number of
+     couplings and about the same number of parameters;
+  4. `serving`: log_prob and sample throughput of the Keras model (in a
+     tf.function) and of its SavedModel.
+Every case runs in a subprocess of its own, so its peak resident memory
+(ru_maxrss) is its own. Writes benchmarks/results.json and
+benchmarks/results.md (the table, with the machine's description).
+
+Usage: .venv/bin/python benchmarks/run.py [--repeats 20] [--batch-size 64]
+       [--jit-compile] [--shapes mnist cifar]
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHAPES = {"mnist": (28, 28, 1), "cifar": (32, 32, 3)}
+CASES = ("realnvp", "floor", "glow", "serving")
+# make demo's architecture, unconditional: 3 scales, 16 couplings.
+ARCHITECTURE = dict(num_scales=3, num_coupling_layers=3, num_res_blocks=2,
+                    filters=32)
+GLOW_BLOCKS = 2  # 28x28 allows two squeezes; 2 x 8 steps = our 16 couplings.
+GLOW_STEPS_PER_BLOCK = 8
+
+
+def median_seconds(fn, repeats, warmup=3):
+  """Median wall time of fn() over `repeats` calls, after `warmup` calls."""
+  for _ in range(warmup):
+    fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)
+
+
+def peak_rss_mb():
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pixel_batch(shape, batch_size):
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  return rng.integers(0, 256, (batch_size, *shape)).astype(np.uint8)
+
+
+def build_realnvp(shape, jit_compile):
+  import tfp_realnvp  # pylint: disable=import-outside-toplevel
+  model = tfp_realnvp.RealNVP(shape, **ARCHITECTURE)
+  model.compile(jit_compile=jit_compile)
+  return model
+
+
+# --- Cases: each returns a dict of figures. ---
+
+
+def case_realnvp(shape, batch_size, repeats, jit_compile):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  model = build_realnvp(shape, jit_compile)
+  model.optimizer.build(model.trainable_variables)
+  model.make_train_function()
+  iterator = iter(tf.data.Dataset.from_tensors(
+      pixel_batch(shape, batch_size)).repeat())
+  step = lambda: model.train_function(iterator)["loss"].numpy()
+  return {"step_seconds": median_seconds(step, repeats),
+          "num_parameters": model.count_params()}
+
+
+def network_inputs(model, shape, batch_size):
+  """The input shape each s/t network sees in one log_prob of the model, in call order."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  shapes = {}
+  for network in model.coupling_networks:
+    original = network.call
+
+    def recording(inputs, conditional_input=None, network=network,
+                  original=original):
+      shapes[network.name] = tuple(inputs.shape[1:])
+      return original(inputs, conditional_input)
+
+    network.call = recording
+  try:
+    model.log_prob(tf.constant(pixel_batch(shape, 2), tf.float32))
+  finally:
+    for network in model.coupling_networks:
+      del network.call
+  return [(network, (batch_size, *shapes[network.name]))
+          for network in model.coupling_networks]
+
+
+def case_floor(shape, batch_size, repeats, jit_compile):
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  model = build_realnvp(shape, jit_compile)
+  networks_and_shapes = network_inputs(model, shape, batch_size)
+  inputs = [tf.random.normal(input_shape, seed=i)
+            for i, (_, input_shape) in enumerate(networks_and_shapes)]
+  networks = [network for network, _ in networks_and_shapes]
+  variables = [v for network in networks for v in network.trainable_variables]
+  optimizer = keras.optimizers.Adam(1e-3, global_clipnorm=100.0)
+  optimizer.build(variables)
+
+  @tf.function(jit_compile=jit_compile)
+  def step():
+    with tf.GradientTape() as tape:
+      total = 0.0
+      for network, x in zip(networks, inputs):
+        log_scale, shift = network(x)
+        total += tf.reduce_mean(log_scale) + tf.reduce_mean(shift)
+    gradients = tape.gradient(total, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return total
+
+  return {"step_seconds": median_seconds(lambda: step().numpy(), repeats),
+          "num_parameters": int(sum(math.prod(v.shape) for v in variables))}
+
+
+def build_glow(shape, num_hidden):
+  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  tfb, tfd = tfp.bijectors, tfp.distributions
+  glow = tfb.Glow(
+      output_shape=shape, num_glow_blocks=GLOW_BLOCKS,
+      num_steps_per_block=GLOW_STEPS_PER_BLOCK,
+      coupling_bijector_fn=lambda s: tfb.GlowDefaultNetwork(
+          s, num_hidden=num_hidden),
+      exit_bijector_fn=tfb.GlowDefaultExitNetwork)
+  prior = tfd.Sample(tfd.Normal(0.0, 1.0), math.prod(shape))
+  return tfd.TransformedDistribution(prior, glow)
+
+
+def glow_parameters(distribution, shape):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  distribution.log_prob(tf.zeros((1, *shape)))  # Creates the variables.
+  return int(sum(math.prod(v.shape) for v in distribution.trainable_variables))
+
+
+def matched_glow_hidden(shape, target_parameters):
+  """num_hidden of GlowDefaultNetwork whose Glow has the parameter count closest to ours."""
+  low, high = 8, 512
+  while high - low > 1:
+    middle = (low + high) // 2
+    if glow_parameters(build_glow(shape, middle), shape) < target_parameters:
+      low = middle
+    else:
+      high = middle
+  counts = {h: glow_parameters(build_glow(shape, h), shape) for h in (low, high)}
+  return min(counts, key=lambda h: abs(counts[h] - target_parameters))
+
+
+def case_glow(shape, batch_size, repeats, jit_compile):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tf_keras  # pylint: disable=import-outside-toplevel
+  ours = build_realnvp(shape, False).count_params()
+  num_hidden = matched_glow_hidden(shape, ours)
+  distribution = build_glow(shape, num_hidden)
+  num_parameters = glow_parameters(distribution, shape)
+  variables = distribution.trainable_variables
+  optimizer = tf_keras.optimizers.Adam(1e-3, global_clipnorm=100.0)
+  pixels = tf.constant(pixel_batch(shape, batch_size))
+
+  @tf.function(jit_compile=jit_compile)
+  def step():
+    x = (tf.cast(pixels, tf.float32) + tf.random.uniform(pixels.shape)) / 256.
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(distribution.log_prob(x - 0.5))
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return loss
+
+  return {"step_seconds": median_seconds(lambda: step().numpy(), repeats),
+          "num_parameters": num_parameters, "num_hidden": num_hidden}
+
+
+def case_serving(shape, batch_size, repeats, jit_compile):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tfp_realnvp.export import export_saved_model  # pylint: disable=import-outside-toplevel
+  model = build_realnvp(shape, jit_compile)
+  images = tf.constant(pixel_batch(shape, batch_size), tf.float32) + 0.5
+  temperature = tf.fill([batch_size], 0.8)
+  keras_log_prob = tf.function(model.log_prob)
+  keras_sample = tf.function(model.sample_at_temperatures)
+  with tempfile.TemporaryDirectory() as directory:
+    loaded = tf.saved_model.load(export_saved_model(model, directory, "m"))
+    saved_log_prob = loaded.signatures["log_prob"]
+    saved_sample = loaded.signatures["sample"]
+    figures = {
+        "keras_log_prob_images_per_second": batch_size / median_seconds(
+            lambda: keras_log_prob(images).numpy(), repeats),
+        "saved_model_log_prob_images_per_second": batch_size / median_seconds(
+            lambda: saved_log_prob(images=images)["log_prob"].numpy(),
+            repeats),
+        "keras_sample_images_per_second": batch_size / median_seconds(
+            lambda: keras_sample(temperature).numpy(), repeats),
+        "saved_model_sample_images_per_second": batch_size / median_seconds(
+            lambda: saved_sample(temperature=temperature)["images"].numpy(),
+            repeats),
+    }
+  return figures
+
+
+# --- Driver. ---
+
+
+def run_case(case, shape_name, args):
+  """Runs one case in a fresh interpreter; returns its figures and peak memory."""
+  command = [sys.executable, os.path.abspath(__file__), "--case", case,
+             "--shapes", shape_name, "--batch-size", str(args.batch_size),
+             "--repeats", str(args.repeats)]
+  if args.jit_compile:
+    command.append("--jit-compile")
+  print(f"{shape_name}: {case} ...", file=sys.stderr, flush=True)
+  output = subprocess.run(command, check=True, capture_output=True,
+                          text=True).stdout
+  return json.loads(output.strip().splitlines()[-1])
+
+
+def machine_description():
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  cpu = platform.processor() or "unknown CPU"
+  try:
+    with open("/proc/cpuinfo", encoding="utf-8") as file:
+      cpu = next(line.split(":", 1)[1].strip() for line in file
+                 if line.startswith("model name"))
+  except (OSError, StopIteration):
+    pass
+  return {"cpu": cpu, "cores": os.cpu_count(), "gpus": len(
+      tf.config.list_physical_devices("GPU")), "python": platform.python_version(),
+          "tensorflow": tf.__version__, "keras": keras.__version__,
+          "tensorflow_probability": tfp.__version__}
+
+
+def summarize(results):
+  """Adds the ratios the performance targets are stated in."""
+  for shape_results in results["shapes"].values():
+    realnvp = shape_results["realnvp"]["step_seconds"]
+    serving = shape_results["serving"]
+    shape_results["train_step_over_floor"] = (
+        realnvp / shape_results["floor"]["step_seconds"])
+    shape_results["speedup_vs_tfp_glow"] = (
+        shape_results["glow"]["step_seconds"] / realnvp)
+    shape_results["saved_model_over_keras_log_prob"] = (
+        serving["saved_model_log_prob_images_per_second"] /
+        serving["keras_log_prob_images_per_second"])
+    shape_results["saved_model_over_keras_sample"] = (
+        serving["saved_model_sample_images_per_second"] /
+        serving["keras_sample_images_per_second"])
+  return results
+
+
+def table(results):
+  machine = results["machine"]
+  lines = [
+      f"Machine: {machine['cpu']}, {machine['cores']} cores, "
+      f"{machine['gpus']} GPUs; Python {machine['python']}, TensorFlow "
+      f"{machine['tensorflow']}, Keras {machine['keras']}, TFP "
+      f"{machine['tensorflow_probability']}. Batch {results['batch_size']}, "
+      f"median of {results['repeats']} after warm-up; jit_compile "
+      f"{results['jit_compile']}.", "",
+      "| shape | RealNVP step (ms) | floor (ms) | train_step_over_floor | "
+      "tfb.Glow step (ms) | speedup_vs_tfp_glow | parameters (ours / Glow) | "
+      "log_prob img/s (Keras / SavedModel) | sample img/s (Keras / SavedModel) "
+      "| peak MB (ours / floor / Glow / serving) |",
+      "|---|---|---|---|---|---|---|---|---|---|"]
+  for name, r in results["shapes"].items():
+    s = r["serving"]
+    lines.append(
+        f"| {name} {tuple(SHAPES[name])} | {1e3 * r['realnvp']['step_seconds']:.0f} "
+        f"| {1e3 * r['floor']['step_seconds']:.0f} | "
+        f"{r['train_step_over_floor']:.2f} | "
+        f"{1e3 * r['glow']['step_seconds']:.0f} | "
+        f"{r['speedup_vs_tfp_glow']:.2f} | "
+        f"{r['realnvp']['num_parameters']:,} / {r['glow']['num_parameters']:,} | "
+        f"{s['keras_log_prob_images_per_second']:.0f} / "
+        f"{s['saved_model_log_prob_images_per_second']:.0f} | "
+        f"{s['keras_sample_images_per_second']:.0f} / "
+        f"{s['saved_model_sample_images_per_second']:.0f} | "
+        f"{r['realnvp']['peak_rss_mb']:.0f} / {r['floor']['peak_rss_mb']:.0f} / "
+        f"{r['glow']['peak_rss_mb']:.0f} / {s['peak_rss_mb']:.0f} |")
+  return "\n".join(lines) + "\n"
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--shapes", nargs="+", choices=tuple(SHAPES),
+                      default=list(SHAPES))
+  parser.add_argument("--batch-size", type=int, default=64)
+  parser.add_argument("--repeats", type=int, default=20)
+  parser.add_argument("--jit-compile", action="store_true",
+                      help="XLA-compile the training steps")
+  parser.add_argument("--case", choices=CASES, default=None,
+                      help="run one case here (used by the driver)")
+  parser.add_argument("--output", default=os.path.join(HERE, "results"),
+                      help="path of results.json / results.md without suffix")
+  args = parser.parse_args()
+  if args.case:
+    case = globals()[f"case_{args.case}"]
+    figures = case(SHAPES[args.shapes[0]], args.batch_size, args.repeats,
+                   args.jit_compile)
+    figures["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(figures))
+    return
+  results = {"machine": machine_description(), "batch_size": args.batch_size,
+             "repeats": args.repeats, "jit_compile": args.jit_compile,
+             "shapes": {name: {case: run_case(case, name, args)
+                               for case in CASES} for name in args.shapes}}
+  summarize(results)
+  with open(args.output + ".json", "w", encoding="utf-8") as file:
+    json.dump(results, file, indent=2)
+  with open(args.output + ".md", "w", encoding="utf-8") as file:
+    file.write(table(results))
+  print(table(results))
+
+
+if __name__ == "__main__":
+  main()
