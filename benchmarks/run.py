@@ -12,9 +12,12 @@ repeats, it measures:
      couplings and about the same number of parameters;
   4. `serving`: log_prob and sample throughput of the Keras model (in a
      tf.function) and of its SavedModel.
-Every case runs in a subprocess of its own, so its peak resident memory
-(ru_maxrss) is its own. Writes benchmarks/results.json and
-benchmarks/results.md (the table, with the machine's description).
+The three training steps are timed in turns in one process (this machine's
+speed drifts by tens of percent over minutes; turns expose all three to the
+same drift), as are the four serving calls; each step's peak resident memory
+(ru_maxrss) is measured in a process of its own. Writes
+benchmarks/results.json and benchmarks/results.md (the table, with the
+machine's description).
 
 Usage: .venv/bin/python benchmarks/run.py [--repeats 20] [--batch-size 64]
        [--jit-compile] [--shapes mnist cifar]
@@ -34,24 +37,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPES = {"mnist": (28, 28, 1), "cifar": (32, 32, 3)}
-CASES = ("realnvp", "floor", "glow", "serving")
 # make demo's architecture, unconditional: 3 scales, 16 couplings.
 ARCHITECTURE = dict(num_scales=3, num_coupling_layers=3, num_res_blocks=2,
                     filters=32)
 GLOW_BLOCKS = 2  # 28x28 allows two squeezes; 2 x 8 steps = our 16 couplings.
 GLOW_STEPS_PER_BLOCK = 8
-
-
-def median_seconds(fn, repeats, warmup=3):
-  """Median wall time of fn() over `repeats` calls, after `warmup` calls."""
-  for _ in range(warmup):
-    fn()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 def peak_rss_mb():
@@ -71,10 +61,10 @@ def build_realnvp(shape, jit_compile):
   return model
 
 
-# --- Cases: each returns a dict of figures. ---
+# --- Steps: each builder returns (step function, facts about it). ---
 
 
-def case_realnvp(shape, batch_size, repeats, jit_compile):
+def realnvp_step(shape, batch_size, jit_compile):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   model = build_realnvp(shape, jit_compile)
   model.optimizer.build(model.trainable_variables)
@@ -82,8 +72,7 @@ def case_realnvp(shape, batch_size, repeats, jit_compile):
   iterator = iter(tf.data.Dataset.from_tensors(
       pixel_batch(shape, batch_size)).repeat())
   step = lambda: model.train_function(iterator)["loss"].numpy()
-  return {"step_seconds": median_seconds(step, repeats),
-          "num_parameters": model.count_params()}
+  return step, {"num_parameters": model.count_params()}
 
 
 def network_inputs(model, shape, batch_size):
@@ -108,7 +97,7 @@ def network_inputs(model, shape, batch_size):
           for network in model.coupling_networks]
 
 
-def case_floor(shape, batch_size, repeats, jit_compile):
+def floor_step(shape, batch_size, jit_compile):
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   model = build_realnvp(shape, jit_compile)
@@ -131,8 +120,8 @@ def case_floor(shape, batch_size, repeats, jit_compile):
     optimizer.apply_gradients(zip(gradients, variables))
     return total
 
-  return {"step_seconds": median_seconds(lambda: step().numpy(), repeats),
-          "num_parameters": int(sum(math.prod(v.shape) for v in variables))}
+  return (lambda: step().numpy(),
+          {"num_parameters": int(sum(math.prod(v.shape) for v in variables))})
 
 
 def build_glow(shape, num_hidden):
@@ -167,7 +156,7 @@ def matched_glow_hidden(shape, target_parameters):
   return min(counts, key=lambda h: abs(counts[h] - target_parameters))
 
 
-def case_glow(shape, batch_size, repeats, jit_compile):
+def glow_step(shape, batch_size, jit_compile):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   import tf_keras  # pylint: disable=import-outside-toplevel
   ours = build_realnvp(shape, False).count_params()
@@ -187,11 +176,57 @@ def case_glow(shape, batch_size, repeats, jit_compile):
     optimizer.apply_gradients(zip(gradients, variables))
     return loss
 
-  return {"step_seconds": median_seconds(lambda: step().numpy(), repeats),
-          "num_parameters": num_parameters, "num_hidden": num_hidden}
+  return (lambda: step().numpy(),
+          {"num_parameters": num_parameters, "num_hidden": num_hidden})
+
+
+STEPS = {"realnvp": realnvp_step, "floor": floor_step, "glow": glow_step}
+
+
+def interleaved_medians(functions, repeats, warmup=3):
+  """Median seconds of each function, timed in turns (A, B, C, A, B, C, ...).
+
+  This machine's speed drifts by tens of percent over minutes; timing the
+  functions in turns exposes them to the same drift, so their ratios hold.
+  """
+  for fn in functions.values():
+    for _ in range(warmup):
+      fn()
+  times = {name: [] for name in functions}
+  for _ in range(repeats):
+    for name, fn in functions.items():
+      start = time.perf_counter()
+      fn()
+      times[name].append(time.perf_counter() - start)
+  return {name: statistics.median(values) for name, values in times.items()}
+
+
+# --- Cases: each runs in its own process and returns a dict of figures. ---
+
+
+def case_timing(shape, batch_size, repeats, jit_compile):
+  """The three training steps, timed in turns."""
+  built = {name: builder(shape, batch_size, jit_compile)
+           for name, builder in STEPS.items()}
+  medians = interleaved_medians({name: fn for name, (fn, _) in built.items()},
+                                repeats)
+  return {name: {"step_seconds": medians[name], **facts}
+          for name, (_, facts) in built.items()}
+
+
+def memory_case(name):
+  """A case that runs one training step a few times, for its peak memory."""
+  def case(shape, batch_size, repeats, jit_compile):
+    del repeats
+    step, facts = STEPS[name](shape, batch_size, jit_compile)
+    for _ in range(3):
+      step()
+    return facts
+  return case
 
 
 def case_serving(shape, batch_size, repeats, jit_compile):
+  """log_prob and sample of the Keras model and of its SavedModel, timed in turns."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfp_realnvp.export import export_saved_model  # pylint: disable=import-outside-toplevel
   model = build_realnvp(shape, jit_compile)
@@ -203,19 +238,20 @@ def case_serving(shape, batch_size, repeats, jit_compile):
     loaded = tf.saved_model.load(export_saved_model(model, directory, "m"))
     saved_log_prob = loaded.signatures["log_prob"]
     saved_sample = loaded.signatures["sample"]
-    figures = {
-        "keras_log_prob_images_per_second": batch_size / median_seconds(
-            lambda: keras_log_prob(images).numpy(), repeats),
-        "saved_model_log_prob_images_per_second": batch_size / median_seconds(
-            lambda: saved_log_prob(images=images)["log_prob"].numpy(),
-            repeats),
-        "keras_sample_images_per_second": batch_size / median_seconds(
-            lambda: keras_sample(temperature).numpy(), repeats),
-        "saved_model_sample_images_per_second": batch_size / median_seconds(
-            lambda: saved_sample(temperature=temperature)["images"].numpy(),
-            repeats),
-    }
-  return figures
+    medians = interleaved_medians({
+        "keras_log_prob": lambda: keras_log_prob(images).numpy(),
+        "saved_model_log_prob": lambda: saved_log_prob(
+            images=images)["log_prob"].numpy(),
+        "keras_sample": lambda: keras_sample(temperature).numpy(),
+        "saved_model_sample": lambda: saved_sample(
+            temperature=temperature)["images"].numpy(),
+    }, repeats)
+  return {f"{name}_images_per_second": batch_size / seconds
+          for name, seconds in medians.items()}
+
+
+CASES = {"timing": case_timing, "serving": case_serving,
+         **{f"memory_{name}": memory_case(name) for name in STEPS}}
 
 
 # --- Driver. ---
@@ -232,6 +268,16 @@ def run_case(case, shape_name, args):
   output = subprocess.run(command, check=True, capture_output=True,
                           text=True).stdout
   return json.loads(output.strip().splitlines()[-1])
+
+
+def measure_shape(shape_name, args):
+  """Timing (in turns) and serving in one process each; each step's peak memory in its own."""
+  timing = run_case("timing", shape_name, args)
+  del timing["peak_rss_mb"]  # Three models at once: not one step's memory.
+  for name in STEPS:
+    timing[name]["peak_rss_mb"] = run_case(f"memory_{name}", shape_name,
+                                           args)["peak_rss_mb"]
+  return {**timing, "serving": run_case("serving", shape_name, args)}
 
 
 def machine_description():
@@ -309,22 +355,21 @@ def main():
   parser.add_argument("--repeats", type=int, default=20)
   parser.add_argument("--jit-compile", action="store_true",
                       help="XLA-compile the training steps")
-  parser.add_argument("--case", choices=CASES, default=None,
+  parser.add_argument("--case", choices=tuple(CASES), default=None,
                       help="run one case here (used by the driver)")
   parser.add_argument("--output", default=os.path.join(HERE, "results"),
                       help="path of results.json / results.md without suffix")
   args = parser.parse_args()
   if args.case:
-    case = globals()[f"case_{args.case}"]
-    figures = case(SHAPES[args.shapes[0]], args.batch_size, args.repeats,
-                   args.jit_compile)
+    figures = CASES[args.case](SHAPES[args.shapes[0]], args.batch_size,
+                               args.repeats, args.jit_compile)
     figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures))
     return
   results = {"machine": machine_description(), "batch_size": args.batch_size,
              "repeats": args.repeats, "jit_compile": args.jit_compile,
-             "shapes": {name: {case: run_case(case, name, args)
-                               for case in CASES} for name in args.shapes}}
+             "shapes": {name: measure_shape(name, args)
+                        for name in args.shapes}}
   summarize(results)
   with open(args.output + ".json", "w", encoding="utf-8") as file:
     json.dump(results, file, indent=2)
