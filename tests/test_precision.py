@@ -5,25 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import tfp_realnvp
+from test_model import perturbed_model  # 8x8x2 images, 3 classes.
 from tfp_realnvp.training import TrainConfig
 from tfp_realnvp.training import dtype_policy
-
-ARCHITECTURE = dict(image_shape=(8, 8, 2), num_scales=2, num_coupling_layers=2,
-                    num_res_blocks=1, filters=8, num_classes=3)
-
-
-def float32_reference():
-  model = tfp_realnvp.RealNVP(**ARCHITECTURE)
-  rng = np.random.default_rng(0)
-  for weight in model.weights:
-    if "seed" in weight.path:
-      continue
-    values = rng.normal(scale=0.2, size=weight.shape)
-    if "moving_variance" in weight.path:
-      values = np.exp(values)
-    weight.assign(values.astype(weight.dtype))
-  return model
 
 
 # Tolerances in bits/dim from the 16-bit formats' precision: bfloat16 keeps
@@ -34,9 +18,9 @@ def float32_reference():
 def test_mixed_precision_bits_per_dim_agree_with_float32(policy,
                                                          compute_dtype,
                                                          tolerance):
-  reference = float32_reference()
+  reference = perturbed_model()  # float32, every weight non-trivial.
   with dtype_policy(policy):
-    model = tfp_realnvp.RealNVP(**ARCHITECTURE)
+    model = perturbed_model()
   model.set_weights(reference.get_weights())
   rng = np.random.default_rng(1)
   pixels = rng.uniform(0, 256, (16, 8, 8, 2)).astype(np.float32)
