@@ -83,7 +83,6 @@ SPECS = {
                               eval_split="validation", cache=False),
 }
 DATASETS = tuple(SPECS)
-TFDS_DATASETS = tuple(name for name in DATASETS if name != BUNDLED_MNIST)
 
 
 class DatasetUnavailableError(RuntimeError):

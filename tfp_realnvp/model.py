@@ -28,7 +28,16 @@ def nats_to_bits_per_dim(log_prob, num_dims):
   Returns:
     float tensor [N], bits/dim (the paper's reported unit).
   """
-  return -log_prob / (num_dims * math.log(2.0))
+  return -nats_per_image_to_bits_per_dim(log_prob, num_dims)
+
+
+def nats_per_image_to_bits_per_dim(value, num_dims):
+  """`value` on the nats-per-image scale (the official code's loss) restated on the bits/dim scale: value / (D ln 2).
+
+  Coefficients and bounds of the official code (its L2 coefficient, its
+  gradient clipping) apply to our bits/dim loss after this conversion.
+  """
+  return value / (num_dims * math.log(2.0))
 
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -80,7 +89,7 @@ def default_optimizer(learning_rate=1e-3, gradient_clip_norm=100.0):
 
 def official_gradient_clip_norm(num_dims):
   """The official code's clipping (norm 100 of nats-per-image gradients) on our bits/dim loss: 100 / (D ln 2)."""
-  return 100.0 / (num_dims * math.log(2.0))
+  return nats_per_image_to_bits_per_dim(100.0, num_dims)
 
 
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
@@ -209,8 +218,8 @@ class RealNVP(keras.Model):
     """L2 in bits/dim units: the nats-per-image coefficient divided by D ln 2."""
     if not self.l2_regularization:
       return None
-    return keras.regularizers.L2(
-        self.l2_regularization / (self.num_dims * math.log(2.0)))
+    return keras.regularizers.L2(nats_per_image_to_bits_per_dim(
+        self.l2_regularization, self.num_dims))
 
   def _make_moments(self, name, channels):
     if not self.batch_norm:

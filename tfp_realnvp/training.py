@@ -20,13 +20,12 @@ from tfp_realnvp.distribute import is_chief
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.images import save_image_grid
 from tfp_realnvp.model import RealNVP
-from tfp_realnvp.plots import plot_learning_curve
-
-MIXED_PRECISION_POLICIES = ("", "mixed_float16", "mixed_bfloat16")
 from tfp_realnvp.model import LR_SCHEDULES
 from tfp_realnvp.model import default_optimizer
 from tfp_realnvp.model import learning_rate_schedule
+from tfp_realnvp.plots import plot_learning_curve
 
+MIXED_PRECISION_POLICIES = ("", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclasses.dataclass
@@ -80,8 +79,9 @@ class TrainConfig(RunConfig):
   `temperature`, the standard deviation of the latents used for samples.png.
 
   Raises:
-    ValueError: as `RunConfig`, or for an unknown schedule or a negative
-      learning rate or L2 coefficient.
+    ValueError: as `RunConfig`, or for an unknown schedule or mixed
+      precision policy, a negative learning rate or L2 coefficient, or a
+      gradient clip norm <= 0.
   """
   num_scales: int = 3
   num_coupling_layers: int = 3
@@ -266,7 +266,7 @@ def train(config):
       train_data, validation_data=validation_data, epochs=config.epochs,
       steps_per_epoch=config.steps_per_epoch or None, verbose=config.verbose,
       shuffle=False,  # The pipeline shuffles; Keras cannot shuffle a Dataset.
-      callbacks=_callbacks(output_dir, throughput))
+      callbacks=_callbacks(output_dir, history_path, throughput))
   training_seconds = time.perf_counter() - started
   model.save(os.path.join(output_dir, "model.keras"))
   test_bits_per_dim = model.evaluate(held_out_data(config, validation_data),
@@ -395,7 +395,7 @@ def _backup_dir(output_dir):
   return os.path.join(output_dir, "backup")
 
 
-def _callbacks(output_dir, throughput):
+def _callbacks(output_dir, history_path, throughput):
   """Fault tolerance first: BackupAndRestore restores before the others start."""
   backup_dir = _backup_dir(output_dir)
   best_path = os.path.join(output_dir, "checkpoints", "best.weights.h5")
@@ -406,7 +406,7 @@ def _callbacks(output_dir, throughput):
           best_path, monitor="val_bits_per_dim", mode="min",
           save_best_only=True, save_weights_only=True),
       throughput,
-      HistoryCSVLogger(os.path.join(output_dir, "history.csv"), append=True),
+      HistoryCSVLogger(history_path, append=True),
   ]
 
 
