@@ -29,6 +29,14 @@ def expected_pixel_nats(pixel_values, bins=4000):
   return nats.mean(axis=1)
 
 
+def expected_bits_per_dim(count=NUM_IMAGES):
+  """Exact E_u[bits/dim] of the first `count` bundled test digits under the identity flow."""
+  images, _ = data.bundled_mnist_arrays("test")
+  per_pixel = expected_pixel_nats(np.arange(256))
+  return per_pixel[images[:count].reshape(count, -1)].sum(axis=1) / (
+      784 * math.log(2))
+
+
 def bundled_batches(count=NUM_IMAGES, batch_size=32):
   return data.make_pipeline(data.load("mnist_bundled", "test").take(count),
                             batch_size, training=False)
@@ -50,10 +58,7 @@ def test_identity_flow_matches_the_analytic_expected_bits_per_dim(
   scorer = evaluation.load_scorer(identity_flow_path)
   result = evaluation.evaluate_bits_per_dim(scorer, bundled_batches(),
                                             noise_draws=4, verbose=0)
-  images, _ = data.bundled_mnist_arrays("test")
-  per_pixel = expected_pixel_nats(np.arange(256))
-  exact = per_pixel[images[:NUM_IMAGES].reshape(NUM_IMAGES, -1)].sum(
-      axis=1) / (784 * math.log(2))
+  exact = expected_bits_per_dim()
   assert result["num_images"] == NUM_IMAGES and result["noise_draws"] == 4
   # Monte Carlo error of one image's mean over 4 x 784 draws is ~0.005 bits.
   np.testing.assert_allclose(result["per_image"], exact, atol=0.03)
@@ -67,10 +72,7 @@ def test_identity_flow_matches_the_analytic_expected_bits_per_dim(
 def test_more_noise_draws_bring_each_image_closer_to_its_expectation(
     identity_flow_path):
   scorer = evaluation.load_scorer(identity_flow_path)
-  images, _ = data.bundled_mnist_arrays("test")
-  per_pixel = expected_pixel_nats(np.arange(256))
-  exact = per_pixel[images[:NUM_IMAGES].reshape(NUM_IMAGES, -1)].sum(
-      axis=1) / (784 * math.log(2))
+  exact = expected_bits_per_dim()
   errors = {}
   for draws in (1, 16):
     result = evaluation.evaluate_bits_per_dim(scorer, bundled_batches(),
