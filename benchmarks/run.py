@@ -228,26 +228,23 @@ def memory_case(name):
 def case_serving(shape, batch_size, repeats, jit_compile):
   """log_prob and sample of the Keras model and of its SavedModel, timed in turns."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from serving_throughput import serving_calls  # pylint: disable=import-outside-toplevel
   from tfp_realnvp.export import export_saved_model  # pylint: disable=import-outside-toplevel
   model = build_realnvp(shape, jit_compile)
-  images = tf.constant(pixel_batch(shape, batch_size), tf.float32) + 0.5
-  temperature = tf.fill([batch_size], 0.8)
-  keras_log_prob = tf.function(model.log_prob)
-  keras_sample = tf.function(model.sample_at_temperatures)
   with tempfile.TemporaryDirectory() as directory:
     loaded = tf.saved_model.load(export_saved_model(model, directory, "m"))
-    saved_log_prob = loaded.signatures["log_prob"]
-    saved_sample = loaded.signatures["sample"]
-    medians = interleaved_medians({
-        "keras_log_prob": lambda: keras_log_prob(images).numpy(),
-        "saved_model_log_prob": lambda: saved_log_prob(
-            images=images)["log_prob"].numpy(),
-        "keras_sample": lambda: keras_sample(temperature).numpy(),
-        "saved_model_sample": lambda: saved_sample(
-            temperature=temperature)["images"].numpy(),
-    }, repeats)
+    calls = serving_calls(model, loaded, batch_size)
+    medians = interleaved_medians(
+        {name: calls[call] for name, call in SERVING_CALLS.items()}, repeats)
   return {f"{name}_images_per_second": batch_size / seconds
           for name, seconds in medians.items()}
+
+
+# Our result names -> serving_throughput's call names.
+SERVING_CALLS = {"keras_log_prob": "log_prob_keras_graph",
+                 "saved_model_log_prob": "log_prob_saved_model",
+                 "keras_sample": "sample_keras_graph",
+                 "saved_model_sample": "sample_saved_model"}
 
 
 CASES = {"timing": case_timing, "serving": case_serving,

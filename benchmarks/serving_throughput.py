@@ -45,6 +45,36 @@ def demo_architecture():
                              num_res_blocks=2, filters=32, num_classes=10)
 
 
+def serving_calls(model, loaded, batch_size):
+  """The calls compared, each on one batch of `batch_size`: `model`'s log_prob
+  (eager and in a tf.function) and sample (tf.function), and the `log_prob`
+  and `sample` signatures of `loaded`, its SavedModel.
+
+  Returns:
+    dict: name -> function of no arguments.
+  """
+  rng = np.random.default_rng(0)
+  images = tf.constant(rng.uniform(0, 256, (batch_size, *model.image_shape)),
+                       tf.float32)
+  labels = (None if model.num_classes is None else tf.constant(
+      rng.integers(0, model.num_classes, batch_size), tf.int64))
+  temperature = tf.fill([batch_size], 0.8)
+  label_kwargs = {} if labels is None else {"labels": labels}
+  keras_log_prob = tf.function(model.log_prob)
+  keras_sample = tf.function(model.sample_at_temperatures)
+  served_log_prob = loaded.signatures["log_prob"]
+  served_sample = loaded.signatures["sample"]
+  return {
+      "log_prob_keras_eager": lambda: model.log_prob(images, labels),
+      "log_prob_keras_graph": lambda: keras_log_prob(images, labels),
+      "log_prob_saved_model": lambda: served_log_prob(
+          images=images, **label_kwargs),
+      "sample_keras_graph": lambda: keras_sample(temperature, labels),
+      "sample_saved_model": lambda: served_sample(
+          temperature=temperature, **label_kwargs),
+  }
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--model", default="", help=".keras file to measure")
@@ -55,35 +85,16 @@ def main():
   args = parser.parse_args()
 
   model = load_trained_model(args.model) if args.model else demo_architecture()
-  rng = np.random.default_rng(0)
   batch = args.batch_size
-  images = tf.constant(rng.uniform(0, 256, (batch, *model.image_shape)),
-                       tf.float32)
-  labels = (None if model.num_classes is None else
-            tf.constant(rng.integers(0, model.num_classes, batch), tf.int64))
-  temperature = tf.fill([batch], 0.8)
-  label_kwargs = {} if labels is None else {"labels": labels}
-
   with tempfile.TemporaryDirectory() as directory:
     loaded = tf.saved_model.load(export_saved_model(model, directory, "bench"))
-    keras_log_prob = tf.function(model.log_prob)
-    keras_sample = tf.function(model.sample_at_temperatures)
-    served_log_prob = loaded.signatures["log_prob"]
-    served_sample = loaded.signatures["sample"]
+    calls = serving_calls(model, loaded, batch)
     figures = {
-        "log_prob_keras_eager": median_images_per_second(
-            lambda: model.log_prob(images, labels), batch, max(2, args.repeats // 5)),
-        "log_prob_keras_graph": median_images_per_second(
-            lambda: keras_log_prob(images, labels), batch, args.repeats),
-        "log_prob_saved_model": median_images_per_second(
-            lambda: served_log_prob(images=images, **label_kwargs), batch,
-            args.repeats),
-        "sample_keras_graph": median_images_per_second(
-            lambda: keras_sample(temperature, labels), batch, args.repeats),
-        "sample_saved_model": median_images_per_second(
-            lambda: served_sample(temperature=temperature, **label_kwargs),
-            batch, args.repeats),
-    }
+        name: median_images_per_second(
+            call, batch,
+            max(2, args.repeats // 5) if name.endswith("eager")
+            else args.repeats)
+        for name, call in calls.items()}
   ratios = {
       "log_prob_saved_model_over_keras_graph":
           figures["log_prob_saved_model"] / figures["log_prob_keras_graph"],
