@@ -1,4 +1,4 @@
-"""The latents of each scale of a multi-scale Real NVP (paper sec. 3.6 and fig. 4).
+"""The latents of each scale of a multi-scale Real NVP (paper sec. 3.6, fig. 4b).
 
 `RealNVP.encode` returns one latent tensor z shaped like the image,
 [N, H, W, C]. Inside it, every scale but the last has factored out half of
@@ -14,8 +14,10 @@ values, the next D/4, ..., and the last scale keeps what is left. The layout
 
 `split_scales` undoes that layout and `merge_scales` rebuilds z; both are
 permutations of the values, so merge_scales(split_scales(z)) == z exactly.
-The coarse scales carry the global shape of a digit and the fine ones local
-detail (the paper's fig. 4 shows images decoded from the coarse scales alone).
+Source: Dinh et al., "Density estimation using Real NVP", sec. 3.6 and fig.
+4b (at each scale half the variables are modelled as Gaussians, the other
+half is transformed further); putting the factored-out channels back
+through the inverse squeeze is the official code's layout.
 """
 
 import tensorflow as tf
