@@ -24,6 +24,10 @@ setup(
         "tensorflow-serving-api",  # PredictionLog protos for warm-up requests.
         "numpy",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={
+        # tests/test_notebooks.py runs the notebooks in ipykernel's python3 kernel.
+        "test": ["pytest", "nbclient", "nbformat", "ipykernel"],
+        "notebooks": ["jupyterlab", "ipykernel"],  # jupyter lab notebooks/
+    },
     entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.cli:main"]},
 )
