@@ -440,10 +440,12 @@ class RealNVP(keras.Model):
     # metric, so no data batch is needed to build. Keras would take one and
     # reduce it across replicas eagerly, which MultiWorkerMirroredStrategy
     # rejects (keras-team/keras#20585); only the optimizer is left to build.
+    # Building the optimizer here, not in the first step, also spares that
+    # step's tf.function a second trace (it retraces when it creates
+    # variables).
     del iterator, data_batch
-    if self._distribute_strategy is not None:
-      with self.distribute_strategy.scope():
-        self._symbolic_build()
+    with self.distribute_strategy.scope():
+      self._symbolic_build()
 
   def train_step(self, data):
     """One optimizer step on a batch of integer pixels (and labels), dequantized here."""
