@@ -53,6 +53,7 @@ extensions = [
 html_theme = "alabaster"
 html_title = "tfp_realnvp reference"
 html_show_sourcelink = False
+html_copy_source = False  # The reST pages are generated; "[source]" shows code.
 add_module_names = False  # Each page is one module: short names suffice.
 
 autodoc_default_options = {
