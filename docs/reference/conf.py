@@ -1,10 +1,13 @@
 """Sphinx configuration of the reference documentation (`make docs`).
 
-Why Sphinx (autodoc + napoleon + autosummary) rather than pdoc: it is what
-Python and TensorFlow users know (TFP, Keras and NumPy document this way),
-napoleon reads our Google-style Args/Returns/Raises sections as they are,
-and `-W` turns every docstring formatting problem into a build error that
-the test suite catches (tests/test_docs.py). The price, this file, is small.
+Why Sphinx (autodoc + napoleon + autosummary) rather than pdoc: it is the
+reference-documentation tool Python users expect (NumPy, SciPy, JAX and Flax
+use it; TensorFlow, Keras and TFP use generators of their own, not made for
+other projects), napoleon reads our Google-style Args/Returns/Raises
+sections as they are, and `-W` turns every docstring formatting problem
+into a build error that the test suite catches (tests/test_docs.py); pdoc
+renders whatever it is given and has no such check. The price, this file,
+is small.
 
 Every module gets a page without a hand-kept list: the pages under api/ are
 written here, on every build, from a walk of the package (pkgutil), so a new
@@ -22,7 +25,6 @@ import importlib
 import inspect
 import pkgutil
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -153,12 +155,22 @@ def _module_page(module):
 
 
 def write_module_pages():
-  """Writes api/<module>.rst for every module of the package, replacing old pages."""
-  shutil.rmtree(HERE / PAGES, ignore_errors=True)
-  (HERE / PAGES).mkdir()
-  for module in package_modules():
-    (HERE / PAGES / f"{module.__name__}.rst").write_text(
-        _module_page(module), encoding="utf-8")
+  """Writes api/<module>.rst for every module and deletes the pages of modules that are gone.
+
+  Unchanged pages are left alone, so that Sphinx rebuilds only what changed
+  and two builds at once (`make docs`, the test) do not pull pages from
+  under each other.
+  """
+  directory = HERE / PAGES
+  directory.mkdir(exist_ok=True)
+  pages = {f"{module.__name__}.rst": _module_page(module)
+           for module in package_modules()}
+  for stale in set(path.name for path in directory.iterdir()) - set(pages):
+    (directory / stale).unlink()
+  for file_name, text in pages.items():
+    path = directory / file_name
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+      path.write_text(text, encoding="utf-8")
 
 
 write_module_pages()
