@@ -2,6 +2,10 @@
 
 from setuptools import find_packages, setup
 
+# The reference documentation (`make docs`); tests/test_docs.py builds it, so
+# the test extra needs it too. Sphinx 8.1 is the last release for Python 3.10.
+DOCS_REQUIRES = ["sphinx>=8.1"]
+
 setup(
     name="tfp_realnvp",
     version="0.1.0",
@@ -24,6 +28,6 @@ setup(
         "tensorflow-serving-api",  # PredictionLog protos for warm-up requests.
         "numpy",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", *DOCS_REQUIRES], "docs": DOCS_REQUIRES},
     entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.cli:main"]},
 )

@@ -59,7 +59,7 @@ class DatasetSpec:
 
   @property
   def fit_validation_split(self):
-    """The split `fit` validates on: `validation_split`, else `eval_split`."""
+    """The split `fit` validates on (`validation_split`, else `eval_split`)."""
     return self.validation_split or self.eval_split
 
 

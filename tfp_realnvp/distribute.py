@@ -19,7 +19,7 @@ def get_strategy(name="auto", devices=None):
   - "multi_worker": `MultiWorkerMirroredStrategy`, configured from the
     TF_CONFIG environment variable, e.g. for two machines
     `{"cluster": {"worker": ["host1:12345", "host2:12345"]},
-      "task": {"type": "worker", "index": 0}}` (index 1 on the second). Every
+    "task": {"type": "worker", "index": 0}}` (index 1 on the second). Every
     worker runs the same command; worker 0 is the chief.
 
   Models, optimizers and metrics must be created under `strategy.scope()`.

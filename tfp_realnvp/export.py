@@ -28,11 +28,13 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
 
   Signatures (all batch-major, so TF Serving's REST row format works;
   `labels` int64 [N] appear only for a class-conditional model):
-    - `log_prob` (also `serving_default`): `images` float32 [N, H, W, C]
-      pixels in [0, 256) -> `log_prob` [N] nats, `bits_per_dim` [N].
-    - `sample`: `temperature` float32 [N] -> `images` float32 [N, H, W, C].
-    - `encode`: `images` -> `latents` [N, H, W, C].
-    - `decode`: `latents` -> `images`.
+
+  - `log_prob` (also `serving_default`): `images` float32 [N, H, W, C]
+    pixels in [0, 256) -> `log_prob` [N] nats, `bits_per_dim` [N].
+  - `sample`: `temperature` float32 [N] -> `images` float32 [N, H, W, C].
+  - `encode`: `images` -> `latents` [N, H, W, C].
+  - `decode`: `latents` -> `images`.
+
   Images and latents are declared [N, H, W, C] with any H, W, C, so that a
   request of the wrong size, like NaN, out-of-range pixels or labels, fails
   with an InvalidArgument error naming the problem. Loading needs only

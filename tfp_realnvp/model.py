@@ -313,7 +313,7 @@ class RealNVP(keras.Model):
       x, labels: as in `log_prob`.
 
     Returns:
-      latents [N, H, W, C] in the model's dtype (layout: class docstring);
+      latents [N, H, W, C] in the model's dtype (layout in the class docstring);
       log_prob(x) = log N(encode(x); 0, I) + log|det d encode / dx|.
 
     Raises:

@@ -29,11 +29,13 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
   """Search space over the RealNVP architecture and learning rate.
 
   Hyper-parameters (each range inclusive and configurable):
-    num_scales: int in `num_scales` (clipped to what the image shape allows,
-      so no trial asks for more scales than H and W can be halved);
-    num_coupling_layers, num_res_blocks: ints in their ranges;
-    filters: one of `filters`;
-    learning_rate: log-uniform in `learning_rate`.
+
+  - num_scales: int in `num_scales` (clipped to what the image shape allows,
+    so no trial asks for more scales than H and W can be halved);
+  - num_coupling_layers, num_res_blocks: ints in their ranges;
+  - filters: one of `filters`;
+  - learning_rate: log-uniform in `learning_rate`.
+
   The image shape and `num_classes` are fixed by the data.
   """
 

@@ -55,7 +55,9 @@ class BatchNormalization(AugmentedBijector):
   accepted_kwargs = ("training",)
 
   def __init__(self, moments, validate_args=False, name="batch_norm"):
-    """Args:
+    """Builds the batch normalization.
+
+    Args:
       moments: a built `tfp_realnvp.layers.MovingMoments` layer holding the
         running mean and variance [C] and epsilon.
       validate_args: Python bool, TFP's argument validation flag.
