@@ -189,8 +189,25 @@ def _run_export(args):
 def main(argv=None):
   """Entry point of the `tfp-realnvp` console script; returns the exit status.
 
-  Prints a JSON summary on success; on bad arguments or missing data prints
+  Prints a JSON summary on success; on invalid values or missing data prints
   `tfp-realnvp: error: ...` to stderr and returns 2.
+
+  Args:
+    argv: the arguments after the program name, e.g. `["train", "--preset",
+      "mnist_bundled"]`; None for `sys.argv[1:]`.
+
+  Returns:
+    int: 0 after printing the command's summary as JSON to stdout; 2 when the
+    command fails with ValueError (invalid values, e.g. `--epochs 0`),
+    OSError, `DatasetUnavailableError`, `NonFiniteLossError`,
+    `SearchFailedError` or `tf.errors.InvalidArgumentError`, whose message
+    goes to stderr.
+
+  Raises:
+    SystemExit: from argparse, before any command runs: code 2 (usage and
+      error on stderr) for arguments it rejects (a missing or unknown
+      command, argument or flag, a value outside its choices or of the wrong
+      type); code 0 after `--help`.
   """
   parser = argparse.ArgumentParser(
       prog="tfp-realnvp", description="Real NVP normalizing flows (Keras 3 + "
