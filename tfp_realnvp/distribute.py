@@ -63,7 +63,19 @@ def _check_tf_config():
 
 
 def is_chief(strategy):
-  """True on the worker that writes shared outputs (always, off multi-worker)."""
+  """True on the worker that writes shared outputs (always, off multi-worker).
+
+  TensorFlow's multi-worker convention: the "chief" task, or worker 0 in a
+  cluster without one.
+
+  Args:
+    strategy: a `tf.distribute.Strategy` (`get_strategy`).
+
+  Returns:
+    bool: True without a cluster resolver or with an empty cluster spec, on
+    the "chief" task (or a task of no type), and on worker 0 of a cluster
+    without a chief; False on every other task.
+  """
   resolver = getattr(strategy, "cluster_resolver", None)
   if resolver is None or not resolver.cluster_spec().as_dict():
     return True

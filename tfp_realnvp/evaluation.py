@@ -63,8 +63,15 @@ def load_scorer(path, config_path=None):
 def keras_bits_per_dim(model):
   """`model.bits_per_dim` as one `tf.function` for every batch size (eager calls are ~10x slower).
 
+  Args:
+    model: a `tfp_realnvp.RealNVP`.
+
   Returns:
-    function (pixels float [N, H, W, C], labels int64 [N] or None) -> [N].
+    function (pixels [N, H, W, C] in [0, 256), any real dtype, cast to the
+    model's; labels int64 [N], or anything for an unconditional model,
+    which ignores them) -> bits/dim [N] in the model's dtype. Pixels
+    outside [0, 256), NaN or labels out of range raise
+    `tf.errors.InvalidArgumentError` (the model's checks, in a graph).
   """
   pixel_spec = tf.TensorSpec([None, *model.image_shape], model.dtype)
   label_spec = tf.TensorSpec([None], tf.int64)
@@ -210,7 +217,18 @@ def _assertion_text(error):
 
 
 def check_compatible(scorer, dataset):
-  """Raises ValueError unless the model can score the data set's images and labels."""
+  """Raises ValueError unless the model can score the data set's images and labels.
+
+  Args:
+    scorer: a `Scorer` (`load_scorer`).
+    dataset: a data set name (`tfp_realnvp.data.DATASETS`).
+
+  Raises:
+    ValueError: an unknown data set; the model's image shape, where known,
+      differs from the data set's; a class-conditional model and a data set
+      without labels; or a class count, where the model states it, that
+      differs from the data set's.
+  """
   image_shape = data.image_shape(dataset)
   if scorer.image_shape is not None and tuple(scorer.image_shape) != tuple(
       image_shape):

@@ -14,7 +14,16 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def next_version(model_dir):
-  """Smallest integer version above the integer-named subdirectories of `model_dir` (1 if none)."""
+  """Smallest integer version above the integer-named subdirectories of `model_dir` (1 if none).
+
+  Args:
+    model_dir: `<base_dir>/<name>`, local or any TF filesystem; it need not
+      exist.
+
+  Returns:
+    int >= 1: one more than the largest integer-named entry ("3" gives 4),
+    or 1 when `model_dir` does not exist or has no such entry.
+  """
   if not tf.io.gfile.isdir(model_dir):
     return 1
   versions = [int(entry.rstrip("/")) for entry in tf.io.gfile.listdir(model_dir)
@@ -104,6 +113,14 @@ def warmup_requests(model, model_name):
 
 def write_warmup_requests(version_dir, model, model_name):
   """Writes `warmup_requests` to `<version_dir>/assets.extra/tf_serving_warmup_requests`.
+
+  The location and format (a TFRecord file of `PredictionLog`) are those TF
+  Serving reads at load time (TF Serving's SavedModel warm-up guide).
+
+  Args:
+    version_dir: the SavedModel version directory (`export_saved_model`).
+    model: the exported `tfp_realnvp.RealNVP`.
+    model_name: the name TF Serving serves the model under.
 
   Returns:
     The path of the written TFRecord file.

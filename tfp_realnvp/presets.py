@@ -57,7 +57,13 @@ class Preset:
   gradient_clip_norm: float | None = None
 
   def train_fields(self):
-    """The `TrainConfig` fields this preset sets, as a dict (clipping resolved)."""
+    """The `TrainConfig` fields this preset sets, as a dict (clipping resolved).
+
+    Returns:
+      dict: field name -> value of every field but `source`;
+      `gradient_clip_norm` None becomes the official clipping 100 / (D ln 2)
+      for the data set's D (`official_gradient_clip_norm`).
+    """
     fields = dataclasses.asdict(self)
     del fields["source"]
     if self.gradient_clip_norm is None:
@@ -66,7 +72,12 @@ class Preset:
     return fields
 
   def steps_per_epoch(self):
-    """Full batches in one pass over the data set's train split."""
+    """Full batches in one pass over the data set's train split.
+
+    Returns:
+      int: the train split's size (`DatasetSpec.num_train_examples`) //
+      `batch_size`.
+    """
     return data.spec(self.dataset).num_train_examples // self.batch_size
 
 
@@ -112,6 +123,12 @@ PRESET_NAMES = tuple(PRESETS)
 
 def get(name):
   """The `Preset` called `name`.
+
+  Args:
+    name: one of `PRESET_NAMES`.
+
+  Returns:
+    The `Preset` (the entry of `PRESETS`).
 
   Raises:
     ValueError: for an unknown name, listing the known ones.
