@@ -101,6 +101,22 @@ def make_tuner(kind, hypermodel, max_trials, max_epochs, directory,
   `<directory>/<project_name>` (any TensorFlow filesystem), so an interrupted
   search resumes where it stopped.
 
+  Args:
+    kind: "random", "hyperband" or "bayesian".
+    hypermodel: the search space, a `RealNVPHyperModel`.
+    max_trials: int >= 1, trials of a random or Bayesian search.
+    max_epochs: int, Hyperband's largest budget in epochs (raised to 2).
+    directory: parent directory of the search.
+    project_name: the search's subdirectory of `directory`.
+    distribution_strategy: a `tf.distribute.Strategy` under which the trials
+      build and train their models, or None.
+    seed: int seed of the tuner's hyper-parameter sampling.
+
+  Returns:
+    A `keras_tuner.RandomSearch`, `keras_tuner.Hyperband` or
+    `keras_tuner.BayesianOptimization` with objective `OBJECTIVE` that
+    reloads the trials of `<directory>/<project_name>` (overwrite=False).
+
   Raises:
     ValueError: for an unknown kind.
   """
@@ -122,8 +138,14 @@ def make_tuner(kind, hypermodel, max_trials, max_epochs, directory,
 def trial_summary(tuner):
   """Every trial, best first: id, status, hyper-parameters, val_bits_per_dim.
 
+  Args:
+    tuner: a KerasTuner tuner (`make_tuner`), after or during `search`.
+
   Returns:
-    List of dicts; trials without a score come last.
+    List of dicts, one per trial: `trial_id` (str), `status` (KerasTuner's,
+    e.g. "COMPLETED", "FAILED"), `hyperparameters` (name -> value) and
+    `val_bits_per_dim` (the trial's score: its best epoch's value, in
+    bits/dim, or None); sorted by score, trials without a score last.
   """
   rows = []
   for trial in tuner.oracle.trials.values():
@@ -135,7 +157,17 @@ def trial_summary(tuner):
 
 
 def summary_table(rows):
-  """The summary as a fixed-width text table, best first."""
+  """The summary as a fixed-width text table, best first.
+
+  Args:
+    rows: `trial_summary` rows, in the order to print.
+
+  Returns:
+    str: a header line (rank, trial, status, val_bits_per_dim, then the
+    hyper-parameter names, sorted) and a line per row, columns padded and
+    separated by two spaces; scores with 4 decimals, other floats with 3
+    significant digits, "-" where a value is missing; ends with a newline.
+  """
   names = sorted({name for row in rows for name in row["hyperparameters"]})
   header = ["rank", "trial", "status", "val_bits_per_dim"] + names
   lines = [header]
@@ -156,7 +188,17 @@ def _format(value):
 
 
 def write_summary(rows, output_dir):
-  """Writes summary.json and summary.txt to `output_dir`; returns their paths."""
+  """Writes summary.json and summary.txt to `output_dir`; returns their paths.
+
+  Args:
+    rows: `trial_summary` rows.
+    output_dir: directory (local or any TensorFlow filesystem), created if
+      missing.
+
+  Returns:
+    (json_path, text_path): summary.json holds `rows` as JSON, summary.txt
+    `summary_table(rows)`.
+  """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.io.gfile.makedirs(output_dir)
   json_path = os.path.join(output_dir, "summary.json")
@@ -175,6 +217,22 @@ class TuneConfig(RunConfig):
   Adds to `RunConfig` the tuner and its search space: ranges are
   (min, max); `filters` lists candidates. `epochs` trains each trial
   (Hyperband's largest budget).
+
+  Attributes:
+    dataset, batch_size, steps_per_epoch, conditional: as in `RunConfig`.
+    export_dir, model_name, data_dir, download: as in `RunConfig`.
+    strategy, seed, verbose: as in `RunConfig`.
+    epochs: int >= 1, training epochs of each trial (Hyperband: the
+      largest budget).
+    output_dir: directory of search/ (the trials), summary.json,
+      summary.txt and best.keras.
+    tuner: the search algorithm, one of `TUNERS`.
+    max_trials: int >= 1, trials of a random or Bayesian search.
+    num_scales, num_coupling_layers, num_res_blocks: (min, max) int ranges
+      searched (`RealNVPHyperModel`).
+    filters: candidate feature-map counts.
+    learning_rate: (min, max) of Adam's learning rate, searched on a log
+      scale.
 
   Raises:
     ValueError: as `RunConfig`, an unknown tuner, or max_trials < 1.
@@ -204,12 +262,18 @@ def tune(config):
   first), the tuner's trials under `<output_dir>/search/`, `best.keras`, and
   a SavedModel of the best model under `<export_dir>/<name>/<version>/`.
 
+  Args:
+    config: a `TuneConfig`.
+
   Returns:
-    dict with the summary rows, the best hyper-parameters, the best model's
-    held-out bits/dim and the SavedModel path.
+    dict: `trials` (the `trial_summary` rows), `best_hyperparameters` (the
+    first row's), `test_bits_per_dim` (float, the best model on the data
+    set's `eval_split`) and `saved_model` (the version directory).
 
   Raises:
     ValueError: bad configuration or data set name;
+    tfp_realnvp.data.DatasetUnavailableError: when a TFDS data set is
+      missing.
     SearchFailedError: when no trial completed.
   """
   keras.utils.set_random_seed(config.seed)
