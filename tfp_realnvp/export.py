@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfp_realnvp import validation
 from tfp_realnvp.model import nats_to_bits_per_dim
 
+#: File name of the warm-up requests under `<version>/assets.extra/` (TF Serving's).
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 

@@ -48,6 +48,7 @@ def nats_per_image_to_bits_per_dim(value, num_dims):
   return value / (num_dims * math.log(2.0))
 
 
+#: Learning-rate schedules `learning_rate_schedule` accepts.
 LR_SCHEDULES = ("constant", "cosine")
 
 

@@ -21,6 +21,8 @@ import math
 from tfp_realnvp import data
 from tfp_realnvp.model import official_gradient_clip_norm
 
+#: L2 coefficient on the scale parameters, per image in nats (paper sec. 4.1;
+#: official code: l2_coeff).
 PAPER_L2 = 5e-5
 
 
@@ -81,6 +83,9 @@ class Preset:
     return data.spec(self.dataset).num_train_examples // self.batch_size
 
 
+#: Preset name -> `Preset`; each preset's `source` names where its values come from.
+#:
+#: :meta hide-value:
 PRESETS = {
     "cifar10": Preset(
         "cifar10", num_scales=2, num_res_blocks=8, filters=64, epochs=100,
@@ -118,6 +123,7 @@ PRESETS = {
                "1.586 bits/dim; 1.626 with the paper's L2 and a cosine "
                "schedule; README: Results on the bundled MNIST)"),
 }
+#: The preset names (the keys of `PRESETS`).
 PRESET_NAMES = tuple(PRESETS)
 
 

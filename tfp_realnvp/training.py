@@ -25,6 +25,7 @@ from tfp_realnvp.model import default_optimizer
 from tfp_realnvp.model import learning_rate_schedule
 from tfp_realnvp.plots import plot_learning_curve
 
+#: Values of `TrainConfig.mixed_precision`; "" is float32, the others are Keras policies.
 MIXED_PRECISION_POLICIES = ("", "mixed_float16", "mixed_bfloat16")
 
 

@@ -17,7 +17,12 @@ from tfp_realnvp.training import RunConfig
 from tfp_realnvp.training import held_out_data
 from tfp_realnvp.training import make_datasets
 
+#: What every search minimizes, the held-out bits/dim (`fit`'s val_bits_per_dim).
+#:
+#: :meta hide-value:
 OBJECTIVE = keras_tuner.Objective("val_bits_per_dim", direction="min")
+#: Search algorithms `make_tuner` accepts (KerasTuner's RandomSearch,
+#: Hyperband, BayesianOptimization).
 TUNERS = ("random", "hyperband", "bayesian")
 
 

@@ -15,6 +15,7 @@ tfb = tfp.bijectors
 
 CHECKERBOARD = "checkerboard"
 CHANNEL = "channel"
+#: Mask types `make_mask` accepts (paper sec. 3.4).
 MASK_TYPES = (CHECKERBOARD, CHANNEL)
 
 
