@@ -102,7 +102,7 @@ class FlowBuilder:
       dtype: float dtype of the tensors the flow will transform.
 
     Returns:
-      A `tfb.Chain` named "real_nvp" on [N, H, W, C] events: forward maps
+      `tfb.Chain`: named "real_nvp", on [N, H, W, C] events; forward maps
       latents (the layout of `RealNVP.encode`) to pixels, inverse maps
       pixels in [0, 256) to latents.
 

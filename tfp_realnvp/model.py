@@ -42,8 +42,9 @@ def nats_per_image_to_bits_per_dim(value, num_dims):
     num_dims: D = H * W * C.
 
   Returns:
-    value / (D ln 2), of `value`'s type and shape (no sign change: a
-    log-density gives minus the bits/dim, see `nats_to_bits_per_dim`).
+    float or tensor: value / (D ln 2), of `value`'s type and shape (no sign
+    change; a log-density gives minus the bits/dim, see
+    `nats_to_bits_per_dim`).
   """
   return value / (num_dims * math.log(2.0))
 
@@ -107,7 +108,7 @@ def official_gradient_clip_norm(num_dims):
     num_dims: D = H * W * C.
 
   Returns:
-    float, 100 / (D ln 2): 0.184 for 28x28x1, 0.047 for 32x32x3.
+    float: 100 / (D ln 2), 0.184 for 28x28x1 and 0.047 for 32x32x3.
   """
   return nats_per_image_to_bits_per_dim(100.0, num_dims)
 

@@ -325,10 +325,10 @@ def train(config):
     config: a `TrainConfig`.
 
   Returns:
-    dict, as written to metrics.json: `dataset`; `test_bits_per_dim` (the
-    final model on the data set's `eval_split`: one dequantization draw per
-    image, batch norm with running averages); `training_seconds` (wall
-    clock of `fit`); `images_per_second` (median over epochs,
+    dict: the metrics, also written to metrics.json; `dataset`;
+    `test_bits_per_dim` (the final model on the data set's `eval_split`:
+    one dequantization draw per image, batch norm with running averages);
+    `training_seconds` (wall clock of `fit`); `images_per_second` (median over epochs,
     `TrainingThroughput`); `first_epoch` (0-based, > 0 after a resume);
     `history` (`read_history_csv`, every epoch); `num_parameters`;
     `num_replicas`; `config` (`config` as a dict); `model_config` (the
@@ -456,7 +456,9 @@ def held_out_data(config, validation_data):
     every example of the `eval_split` once, in order.
 
   Raises:
-    As `make_datasets`.
+    ValueError: an unknown data set or split.
+    tfp_realnvp.data.DatasetUnavailableError: a TFDS data set that cannot
+      be loaded.
   """
   dataset_spec = data.spec(config.dataset)
   if dataset_spec.eval_split == dataset_spec.fit_validation_split:

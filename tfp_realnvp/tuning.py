@@ -147,10 +147,11 @@ def trial_summary(tuner):
     tuner: a KerasTuner tuner (`make_tuner`), after or during `search`.
 
   Returns:
-    List of dicts, one per trial: `trial_id` (str), `status` (KerasTuner's,
-    e.g. "COMPLETED", "FAILED"), `hyperparameters` (name -> value) and
-    `val_bits_per_dim` (the trial's score: its best epoch's value, in
-    bits/dim, or None); sorted by score, trials without a score last.
+    list of dict: one per trial, with `trial_id` (str), `status`
+    (KerasTuner's, e.g. "COMPLETED", "FAILED"), `hyperparameters` (name ->
+    value) and `val_bits_per_dim` (the trial's score, its best epoch's
+    value in bits/dim, or None); sorted by score, trials without a score
+    last.
   """
   rows = []
   for trial in tuner.oracle.trials.values():
@@ -201,8 +202,8 @@ def write_summary(rows, output_dir):
       missing.
 
   Returns:
-    (json_path, text_path): summary.json holds `rows` as JSON, summary.txt
-    `summary_table(rows)`.
+    (json_path, text_path), the paths of summary.json (`rows` as JSON) and
+    summary.txt (`summary_table(rows)`).
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.io.gfile.makedirs(output_dir)

@@ -182,8 +182,8 @@ def clip_pixels(pixels):
     pixels: float `tf.Tensor` of pixel values, any shape.
 
   Returns:
-    Tensor of the same shape and dtype with values in [0, 256): the
-    largest value is the dtype's largest number below 256.
+    tf.Tensor: of `pixels`' shape and dtype, values in [0, 256); the
+    largest is the dtype's largest number below 256.
   """
   largest_pixel = np.nextafter(PIXEL_UPPER_BOUND, 0,
                                dtype=pixels.dtype.as_numpy_dtype)

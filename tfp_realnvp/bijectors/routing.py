@@ -29,8 +29,8 @@ def route_kwargs(bijector, **kwargs):
       `conditional_input=` (float [N, K]) and `training=` (Python bool).
 
   Returns:
-    dict for `bijector.forward`/`inverse` and their log-determinants: for a
-    chain, member name -> that member's routed dict (members that take none
+    dict: for `bijector.forward`/`inverse` and their log-determinants; for
+    a chain, member name -> that member's routed dict (members that take none
     of `kwargs` are left out); for a leaf, the entries of `kwargs` it
     accepts. Empty when no bijector takes any.
 
