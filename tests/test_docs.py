@@ -32,7 +32,9 @@ class or function of it (a module-level name not starting with "_" whose
     `__init__`'s) and public method whose own body has `raise SomeError`
     (`raise SomeError(...)`, `raise module.SomeError`). Code of nested
     functions belongs to them, not to the function around them; a bare
-    `raise` or `raise some_variable` names nothing.
+    `raise` or `raise some_variable` names nothing. Every entry of those
+    docstrings' `Raises:` sections has the form "SomeError: text" (napoleon
+    renders "As `load`." as the name of an error).
 
   The same `Args:`/`Returns:`/`Yields:` rules hold for the public methods a
   class introduces (not for those overriding a base class's, such as Keras
@@ -326,12 +328,16 @@ def _named_parameters(function, skip_first):
 
 
 def _raises_problems(name, function, docstring):
-  documented = {entry.rsplit(".", 1)[-1]
-                for entry in section_entries(docstring, "Raises")}
+  """Errors raised but not named in Raises; Raises entries that name no error."""
+  entries = section_entries(docstring, "Raises")
+  documented = {entry.rsplit(".", 1)[-1] for entry in entries}
   missing = [error for error in raised_names(function)
              if error not in documented]
+  # napoleon takes an entry without "Name:" ("As `load`.") for an error's name.
+  malformed = [entry for entry in entries if entry.startswith("<")]
   return ([f"{name}: raises {missing} without a Raises entry for it"]
-          if missing else [])
+          if missing else []) + [f"{name}: Raises entry {entry}"
+                                 for entry in malformed]
 
 
 def _public_methods(cls):
@@ -569,6 +575,19 @@ def test_section_checks_catch_what_is_missing(monkeypatch, obj, section,
   monkeypatch.setattr(target, "__doc__", _without(target.__doc__, section))
   problems = missing_sections("example", obj)
   assert len(problems) == 1 and expected in problems[0], problems
+
+
+def _example_prose_raises():
+  """Summary.
+
+  Raises:
+    As `_example_function`.
+  """
+
+
+def test_raises_entries_name_an_error():
+  assert missing_sections("example", _example_prose_raises) == [
+      "example: Raises entry <malformed entry 'As `_example_function`.'>"]
 
 
 def test_nothing_is_required_where_the_code_needs_nothing():
