@@ -5,11 +5,15 @@ CIFAR-like 32x32x3) and a fixed batch, after warm-up, as the median of
 repeats, it measures:
   1. `realnvp`: one Keras training step of `tfp_realnvp.RealNVP` (the
      `train_function` that `fit` runs, dequantization included);
-  2. `floor`: the same s/t networks, forward and backward and an Adam update,
-     on tensors of the shapes they see in the flow, without the flow's
+  2. `floor`: the same s/t networks, forward and backward (to their
+     parameters and, as in the flow, to their inputs) and an Adam update, on
+     tensors of the shapes they see in the flow, without the flow's
      bookkeeping (masks, exp, log-determinants, batch norm, squeezes, prior);
   3. `glow`: a training step of TFP's `tfb.Glow` with the same number of
      couplings and about the same number of parameters;
+  (and `realnvp_bfloat16`: step 1 under Keras's mixed_bfloat16 policy, for
+     CPUs with AVX512-BF16 and for GPUs/TPUs; not part of the ratios, which
+     compare float32 steps);
   4. `serving`: log_prob and sample throughput of the Keras model (in a
      tf.function) and of its SavedModel.
 The three training steps are timed in turns in one process (this machine's
@@ -61,8 +65,11 @@ def build_realnvp(shape, jit_compile):
   return model
 
 
-def gradient_gflop(loss_fn, variables):
+def gradient_gflop(loss_fn, variables, watched=()):
   """GFLOP of one forward + backward pass of loss_fn, counted on its traced graph.
+
+  The backward pass computes gradients with respect to `variables` and the
+  tensors in `watched`.
 
   TensorFlow's graph profiler counts the floating-point operations of the ops
   that register a cost (convolutions and their gradients, matmuls, most
@@ -73,8 +80,9 @@ def gradient_gflop(loss_fn, variables):
   @tf.function
   def gradients():
     with tf.GradientTape() as tape:
+      tape.watch(list(watched))
       loss = loss_fn()
-    return tape.gradient(loss, variables)
+    return tape.gradient(loss, list(variables) + list(watched))
 
   options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
   options["output"] = "none"
@@ -100,16 +108,22 @@ def realnvp_step(shape, batch_size, jit_compile):
   return step, {"num_parameters": model.count_params(), "gflop": gflop}
 
 
+def realnvp_bfloat16_step(shape, batch_size, jit_compile):
+  from tfp_realnvp.training import dtype_policy  # pylint: disable=import-outside-toplevel
+  with dtype_policy("mixed_bfloat16"):
+    return realnvp_step(shape, batch_size, jit_compile)
+
+
 def network_inputs(model, shape, batch_size):
-  """The input shape each s/t network sees in one log_prob of the model, in call order."""
+  """Each s/t network with the input shape it sees, in the order a log_prob calls them."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  shapes = {}
+  calls = []
   for network in model.coupling_networks:
     original = network.call
 
     def recording(inputs, conditional_input=None, network=network,
                   original=original):
-      shapes[network.name] = tuple(inputs.shape[1:])
+      calls.append((network, (batch_size, *inputs.shape[1:])))
       return original(inputs, conditional_input)
 
     network.call = recording
@@ -118,11 +132,16 @@ def network_inputs(model, shape, batch_size):
   finally:
     for network in model.coupling_networks:
       del network.call
-  return [(network, (batch_size, *shapes[network.name]))
-          for network in model.coupling_networks]
+  return calls
 
 
 def floor_step(shape, batch_size, jit_compile):
+  """The s/t networks' own forward and backward passes and the Adam update.
+
+  Backward includes each network's gradient with respect to its input, as in
+  the flow, where every coupling's input depends on the parameters of the
+  couplings before it; only the first coupling's input (data) needs none.
+  """
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   model = build_realnvp(shape, jit_compile)
@@ -144,14 +163,15 @@ def floor_step(shape, batch_size, jit_compile):
   @tf.function(jit_compile=jit_compile)
   def step():
     with tf.GradientTape() as tape:
+      tape.watch(inputs[1:])
       total = loss()
-    gradients = tape.gradient(total, variables)
-    optimizer.apply_gradients(zip(gradients, variables))
-    return total
+    gradients = tape.gradient(total, variables + inputs[1:])
+    optimizer.apply_gradients(zip(gradients[:len(variables)], variables))
+    return total, gradients[len(variables):]
 
-  return (lambda: step().numpy(),
+  return (lambda: step()[0].numpy(),
           {"num_parameters": int(sum(math.prod(v.shape) for v in variables)),
-           "gflop": gradient_gflop(loss, variables)})
+           "gflop": gradient_gflop(loss, variables, inputs[1:])})
 
 
 def build_glow(shape, num_hidden):
@@ -214,7 +234,8 @@ def glow_step(shape, batch_size, jit_compile):
            "gflop": gradient_gflop(loss, variables)})
 
 
-STEPS = {"realnvp": realnvp_step, "floor": floor_step, "glow": glow_step}
+STEPS = {"realnvp": realnvp_step, "floor": floor_step, "glow": glow_step,
+         "realnvp_bfloat16": realnvp_bfloat16_step}
 
 
 def interleaved_medians(functions, repeats, warmup=3):
@@ -387,6 +408,8 @@ def summarize(results):
     for name in STEPS:
       step = shape_results[name]
       step["gflop_per_second"] = step["gflop"] / step["step_seconds"]
+    shape_results["mixed_bfloat16_speedup"] = (
+        realnvp / shape_results["realnvp_bfloat16"]["step_seconds"])
     pipeline = shape_results["input_pipeline"]
     if pipeline:
       shape_results["input_pipeline_over_train_step"] = (
@@ -431,16 +454,20 @@ def table(results):
       "step's (> 1: it does not starve the step).", "",
       "| shape | GFLOP/step (ours / floor / Glow) | GFLOP/s (ours / floor / "
       "Glow) | first fit step (s) | train_step traces | input pipeline "
-      "(x train step) |",
-      "|---|---|---|---|---|---|"]
+      "(x train step) | mixed_bfloat16 step (ms, speedup) |",
+      "|---|---|---|---|---|---|---|"]
   for name, r in results["shapes"].items():
     pipeline = r.get("input_pipeline_over_train_step")
+    float32_steps = ("realnvp", "floor", "glow")
     lines.append(
-        f"| {name} | " + " / ".join(f"{r[s]['gflop']:.1f}" for s in STEPS)
-        + " | " + " / ".join(f"{r[s]['gflop_per_second']:.0f}" for s in STEPS)
+        f"| {name} | "
+        + " / ".join(f"{r[s]['gflop']:.1f}" for s in float32_steps) + " | "
+        + " / ".join(f"{r[s]['gflop_per_second']:.0f}" for s in float32_steps)
         + f" | {r['startup']['first_step_seconds']:.1f} | "
         f"{r['startup']['train_step_traces']} | "
-        + (f"{pipeline:.0f}" if pipeline else "no bundled data") + " |")
+        + (f"{pipeline:.0f}" if pipeline else "no bundled data") + " | "
+        f"{1e3 * r['realnvp_bfloat16']['step_seconds']:.0f} "
+        f"({r['mixed_bfloat16_speedup']:.2f}) |")
   return "\n".join(lines) + "\n"
 
 
