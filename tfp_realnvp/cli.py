@@ -33,7 +33,8 @@ _FIELD_HELP = {
     "dataset": "data set name",
     "epochs": "training epochs",
     "batch_size": "examples per batch",
-    "output_dir": "directory for model.keras, samples.png, metrics.json",
+    "output_dir": "directory for model.keras, samples.png, metrics.json, "
+                  "tensorboard/",
     "export_dir": "base directory of SavedModels (<dir>/<name>/<version>)",
     "model_name": "SavedModel name (default: real_nvp_<dataset>[_conditional])",
     "data_dir": "directory of prepared tensorflow-datasets data",
@@ -56,7 +57,12 @@ _FIELD_HELP = {
                        "prior and loss stay float32 (for GPUs/TPUs)",
     "jit_compile": "XLA-compile the training step",
     "steps_per_epoch": "steps per epoch (0: one pass over the data)",
-    "temperature": "latent standard deviation for samples.png",
+    "temperature": "latent standard deviation for samples.png and the "
+                   "TensorBoard samples",
+    "tensorboard": "write TensorBoard logs to <output-dir>/tensorboard "
+                   "(bits/dim per epoch, sample grids)",
+    "tensorboard_every_n_epochs": "epochs between sample grids in "
+                                  "TensorBoard (bits/dim: every epoch)",
     "seed": "random seed",
     "strategy": "distribution: auto (MirroredStrategy on >1 GPU), default, "
                 "mirrored, multi_worker (configured by TF_CONFIG)",
