@@ -170,11 +170,18 @@ def test_missing_data_set_is_a_clear_error_not_a_traceback(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "0"),
-                                         ("--batch-size", "0")])
+                                         ("--batch-size", "0"),
+                                         ("--tensorboard-every-n-epochs", "0")])
 def test_non_positive_sizes_are_rejected(tmp_path, capsys, flag, value):
   flags = TINY_FLAGS + [flag, value]
   assert cli.main(["train", "--output-dir", str(tmp_path)] + flags) == 2
   assert f"{flag[2:].replace('-', '_')} must be >= 1" in capsys.readouterr().err
+
+
+def test_non_positive_temperature_is_rejected(tmp_path, capsys):
+  assert cli.main(["train", "--output-dir", str(tmp_path), "--temperature",
+                   "0"] + TINY_FLAGS) == 2
+  assert "temperature must be finite and > 0" in capsys.readouterr().err
 
 
 def test_help_lists_the_train_flags(capsys):

@@ -152,15 +152,24 @@ def test_a_conditional_model_gets_a_row_per_class_by_default(
   status, summary, _ = run_sample(capsys, saved_model, "--output",
                                   tmp_path / "classes.png")
   assert status == 0
-  assert summary["labels"] == np.repeat(np.arange(NUM_CLASSES), 10).tolist()
   assert (summary["rows"], summary["columns"]) == (NUM_CLASSES, 10)
   assert png(tmp_path / "classes.png").shape == (2 * (3 * 9 + 1),
                                                  2 * (10 * 9 + 1))
+  sampler = sampling.load_sampler(saved_model)
+  grid = sampling.draw_sample_grid(sampler)
+  assert grid.labels == np.repeat(np.arange(NUM_CLASSES), 10).tolist()
+  # The same latents all labelled 0: the first row agrees, the others not.
+  all_zeros = sampler.sample(np.full(30, 0.8, np.float32),
+                             np.zeros(30, np.int64), 0)
+  np.testing.assert_array_equal(all_zeros[:10], grid.tiles[:10])
+  for row in (1, 2):
+    assert np.abs(all_zeros[10 * row:10 * row + 10]
+                  - grid.tiles[10 * row:10 * row + 10]).max() > 10
   status, summary, _ = run_sample(capsys, saved_model, "--output",
                                   tmp_path / "chosen.png", "--labels", 2, 0,
                                   "--num-columns", 1)
   assert status == 0
-  assert summary["labels"] == [2, 0] and summary["rows"] == 2
+  assert (summary["rows"], summary["columns"]) == (2, 1)
 
 
 @pytest.mark.parametrize("model_kind, flags, message", [

@@ -79,8 +79,8 @@ class TensorBoardSamples(keras.callbacks.Callback):
     log_dir: the TensorBoard log directory (local or any TensorFlow
       filesystem); the images go to `<log_dir>/samples`.
     temperature: float > 0, standard deviation of the latents (unit: prior
-      standard deviations; reduced-temperature sampling, Parmar et al. 2018,
-      Kingma & Dhariwal 2018, sec. 5.2).
+      standard deviations; reduced-temperature sampling of Parmar et al.
+      2018 and Kingma & Dhariwal 2018, see `tfp_realnvp.sampling`).
     every_n_epochs: int >= 1, epochs between grids.
     seed: int, the latents' seed (the same at every epoch).
     num_columns: int >= 1 samples per row, or None for 10 (conditional) or 8

@@ -2,10 +2,11 @@
 
 A sample is x = f^-1(z) with z ~ N(0, T^2 I): the flow's inverse applied to
 a draw from the standard normal prior (Dinh et al. 2017, "Density estimation
-using Real NVP", sec. 3.1 and the samples of sec. 4), scaled by a temperature
-T. T = 1 samples the model's density; T < 1 is the reduced-temperature
-sampling of Parmar et al. 2018 ("Image Transformer") and Kingma & Dhariwal
-2018 ("Glow", sec. 5.2: T = 0.7), which trades diversity for cleaner images.
+using Real NVP": the change of variables of sec. 3.1, samples in sec. 4.2),
+scaled by a temperature T. T = 1 samples the model's density; T < 1 is the
+reduced-temperature sampling of Parmar et al. 2018 ("Image Transformer") and
+Kingma & Dhariwal 2018 ("Glow", whose samples use T = 0.7), which trades
+diversity for cleaner images.
 """
 
 import dataclasses
@@ -50,7 +51,7 @@ class Sampler:
 
 
 def keras_sampler(model):
-  """A `Sampler` calling `model.sample` (eagerly: one call per grid, no tracing).
+  """A `Sampler` calling `model.sample` (eagerly: one call per temperature, no tracing).
 
   Args:
     model: a `tfp_realnvp.RealNVP`.
@@ -114,9 +115,8 @@ def _saved_model_sampler(loaded):
     if seed is None:
       images = sample_signature(temperature=temperature, **inputs)["images"]
     else:
-      latents = standard_normal_latents(
-          [len(temperature), *image_shape], seed) * temperature[:, None, None,
-                                                                None]
+      noise = standard_normal_latents([len(temperature), *image_shape], seed)
+      latents = noise * temperature[:, None, None, None]
       images = decode_signature(latents=latents, **inputs)["images"]
     return validation.clip_pixels(images).numpy()
 
@@ -248,7 +248,8 @@ def write_sample_grid(sampler, path, temperatures=(DEFAULT_TEMPERATURE,),
   Returns:
     dict (JSON-serializable): `output` (path), `rows` and `columns` (tiles),
     `image_size` ([height, width] of the PNG in pixels), `temperatures`,
-    `samples_per_temperature`, `labels` (per block, or None) and `seed`.
+    `samples_per_temperature` and `seed` (the labels, up to 10 per class by
+    default, are left out of this summary; `draw_sample_grid` gives them).
 
   Raises:
     ValueError: as `draw_sample_grid`, scale < 1, or images with other
@@ -269,7 +270,7 @@ def write_sample_grid(sampler, path, temperatures=(DEFAULT_TEMPERATURE,),
                          scale * (grid.num_columns * (width + 1) + 1)],
           "temperatures": grid.temperatures,
           "samples_per_temperature": grid.samples_per_temperature,
-          "labels": grid.labels, "seed": seed}
+          "seed": seed}
 
 
 def _checked_temperatures(temperatures):
