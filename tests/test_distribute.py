@@ -140,3 +140,6 @@ def test_two_workers_finish_with_identical_weights_and_one_export(tmp_path):
   assert sorted(os.listdir(export_dir / "multi")) == ["1"]
   assert json.loads((output_dir / "worker_1" / "metrics.json").read_text())[
       "saved_model"] is None
+  # Only the chief logs to TensorBoard.
+  assert (output_dir / "tensorboard" / "samples").is_dir()
+  assert not (output_dir / "worker_1" / "tensorboard").exists()

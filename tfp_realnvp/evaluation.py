@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfp_realnvp import data
 from tfp_realnvp import validation
+from tfp_realnvp.export import load_saved_model
 from tfp_realnvp.model import load_trained_model
 
 
@@ -85,13 +86,7 @@ def keras_bits_per_dim(model):
 
 
 def _saved_model_scorer(path):
-  if not tf.io.gfile.exists(f"{path}/saved_model.pb"):
-    raise ValueError(f"{path!r} is a directory without saved_model.pb; pass "
-                     f"a SavedModel version directory or a .keras file.")
-  loaded = tf.saved_model.load(path)
-  if "log_prob" not in loaded.signatures:
-    raise ValueError(f"The SavedModel at {path!r} has no log_prob "
-                     f"signature; it was not written by export_saved_model.")
+  loaded = load_saved_model(path, ["log_prob"])
   signature = loaded.signatures["log_prob"]
   conditional = "labels" in signature.structured_input_signature[1]
 

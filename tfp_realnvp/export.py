@@ -79,6 +79,39 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
   return path
 
 
+def load_saved_model(path, signature_names):
+  """Loads a SavedModel written by `export_saved_model`, with plain TensorFlow.
+
+  No class of this package is needed: the signatures run as TF Serving would
+  run them (`tfp_realnvp.evaluation` scores through `log_prob`,
+  `tfp_realnvp.sampling` samples through `sample` and `decode`).
+
+  Args:
+    path: the SavedModel version directory (holding saved_model.pb), local
+      or on any TensorFlow filesystem.
+    signature_names: names of the signatures the caller needs.
+
+  Returns:
+    The loaded object; `loaded.signatures[name]` are its concrete functions
+    (keep `loaded` referenced while calling them: it owns the variables).
+
+  Raises:
+    ValueError: a directory without saved_model.pb, or a SavedModel without
+      one of `signature_names`.
+  """
+  path = str(path)
+  if not tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
+    raise ValueError(f"{path!r} is a directory without saved_model.pb; pass "
+                     f"a SavedModel version directory or a .keras file.")
+  loaded = tf.saved_model.load(path)
+  missing = [name for name in signature_names
+             if name not in loaded.signatures]
+  if missing:
+    raise ValueError(f"The SavedModel at {path!r} has no {' or '.join(missing)}"
+                     f" signature; it was not written by export_saved_model.")
+  return loaded
+
+
 def warmup_requests(model, model_name):
   """One valid `PredictionLog` per signature, for TF Serving's warm-up.
 

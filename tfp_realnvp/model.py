@@ -49,6 +49,29 @@ def nats_per_image_to_bits_per_dim(value, num_dims):
   return value / (num_dims * math.log(2.0))
 
 
+def standard_normal_latents(shape, seed=None, dtype=tf.float32):
+  """Draws latents z ~ N(0, I), the prior of the flow, for sampling.
+
+  With an int `seed` the draw is stateless (`tf.random.stateless_normal` with
+  seed [seed, 0]): the same seed and shape give the same z in any process,
+  which is what makes `RealNVP.sample(..., seed=s)` and
+  `tfp_realnvp.sampling` reproducible (also through a SavedModel's `decode`
+  signature). Without a seed the draw comes from TF's stateful generator.
+
+  Args:
+    shape: int list or int tensor [N, H, W, C].
+    seed: int, or None.
+    dtype: float dtype of the result.
+
+  Returns:
+    `dtype` tensor of `shape`, standard normal (unit: latent standard
+    deviations; multiply by a temperature for reduced-temperature samples).
+  """
+  if seed is None:
+    return tf.random.normal(shape, dtype=dtype)
+  return tf.random.stateless_normal(shape, seed=[int(seed), 0], dtype=dtype)
+
+
 #: Learning-rate schedules `learning_rate_schedule` accepts.
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -414,12 +437,8 @@ class RealNVP(keras.Model):
       float pixels [N, H, W, C] in [0, 256).
     """
     shape = tf.concat([tf.shape(temperature), self.image_shape], axis=0)
-    if seed is None:
-      noise = tf.random.normal(shape, dtype=self.dtype)
-    else:
-      noise = tf.random.stateless_normal(shape, seed=[int(seed), 0],
-                                         dtype=self.dtype)
-    latents = noise * temperature[:, None, None, None]
+    latents = (standard_normal_latents(shape, seed, self.dtype)
+               * temperature[:, None, None, None])
     return validation.clip_pixels(self.decode(latents, labels))
 
   # --- Keras integration. ---

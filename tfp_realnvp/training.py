@@ -14,16 +14,19 @@ import tensorflow as tf
 
 from tfp_realnvp import data
 from tfp_realnvp import presets
+from tfp_realnvp.callbacks import tensorboard_callbacks
 from tfp_realnvp.distribute import STRATEGIES
 from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.distribute import is_chief
 from tfp_realnvp.export import export_saved_model
-from tfp_realnvp.images import save_image_grid
 from tfp_realnvp.model import RealNVP
 from tfp_realnvp.model import LR_SCHEDULES
 from tfp_realnvp.model import default_optimizer
 from tfp_realnvp.model import learning_rate_schedule
 from tfp_realnvp.plots import plot_learning_curve
+from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
+from tfp_realnvp.sampling import keras_sampler
+from tfp_realnvp.sampling import write_sample_grid
 
 #: Values of `TrainConfig.mixed_precision`; "" is float32, the others are Keras policies.
 MIXED_PRECISION_POLICIES = ("", "mixed_float16", "mixed_bfloat16")
@@ -92,7 +95,7 @@ class TrainConfig(RunConfig):
   """Everything `train` needs; the CLI's `train` flags map onto these fields.
 
   Adds to `RunConfig` the architecture, the optimization, the computation
-  and the temperature of samples.png. Defaults: the mnist_bundled preset's
+  the temperature of samples.png and the TensorBoard logs. Defaults: the mnist_bundled preset's
   architecture (`tfp_realnvp.presets`).
 
   Attributes:
@@ -115,12 +118,18 @@ class TrainConfig(RunConfig):
       while pixels, log-determinants, the prior and the loss stay float32.
     jit_compile: whether the training step is XLA-compiled.
     temperature: float > 0, standard deviation of the latents of the
-      samples in samples.png.
+      samples in samples.png and the TensorBoard sample grids.
+    tensorboard: whether to write TensorBoard logs to
+      <output_dir>/tensorboard (bits/dim every epoch, sample grids; see
+      `tfp_realnvp.callbacks`).
+    tensorboard_every_n_epochs: int >= 1, epochs between sample grids in
+      TensorBoard (the last epoch always logs one).
 
   Raises:
     ValueError: as `RunConfig`, or for an unknown schedule or mixed
-      precision policy, a negative learning rate or L2 coefficient, or a
-      gradient clip norm <= 0.
+      precision policy, a negative learning rate or L2 coefficient, a
+      gradient clip norm <= 0, a temperature <= 0, or
+      tensorboard_every_n_epochs < 1.
   """
   num_scales: int = 3
   num_coupling_layers: int = 3
@@ -132,7 +141,9 @@ class TrainConfig(RunConfig):
   gradient_clip_norm: float = 100.0
   mixed_precision: str = ""
   jit_compile: bool = False
-  temperature: float = 0.8
+  temperature: float = DEFAULT_TEMPERATURE
+  tensorboard: bool = True
+  tensorboard_every_n_epochs: int = 1
 
   def __post_init__(self):
     super().__post_init__()
@@ -149,6 +160,12 @@ class TrainConfig(RunConfig):
     if not self.gradient_clip_norm > 0:
       raise ValueError(f"gradient_clip_norm must be > 0; got "
                        f"{self.gradient_clip_norm}.")
+    if not (np.isfinite(self.temperature) and self.temperature > 0):
+      raise ValueError(f"temperature must be finite and > 0; got "
+                       f"{self.temperature}.")
+    if self.tensorboard_every_n_epochs < 1:
+      raise ValueError(f"tensorboard_every_n_epochs must be >= 1; got "
+                       f"{self.tensorboard_every_n_epochs}.")
 
   @classmethod
   def from_preset(cls, name, **overrides):
@@ -316,10 +333,17 @@ def train(config):
   resumes from the last finished epoch), checkpoints/best.weights.h5 (the
   weights with the lowest val_bits_per_dim so far), history.csv, model.keras,
   samples.png (one row per class for a conditional model), learning_curve.png
-  (bits/dim per epoch, training and held-out) and metrics.json;
-  and a SavedModel to `<config.export_dir>/<model name>/<next version>/`.
-  Under multi-worker training only the chief writes samples and the
-  SavedModel; the other workers write to `<output_dir>/worker_<i>/`.
+  (bits/dim per epoch, training and held-out), metrics.json, and unless
+  `config.tensorboard` is off, tensorboard/ (`tensorboard --logdir
+  <output_dir>/tensorboard`: training and validation bits/dim per epoch and
+  a sample grid every `tensorboard_every_n_epochs` epochs, see
+  `tfp_realnvp.callbacks.tensorboard_callbacks`); and a SavedModel to
+  `<config.export_dir>/<model name>/<next version>/`. A fresh run (no
+  backup/ to resume from) first deletes the history.csv and tensorboard/ of
+  an earlier run in the same directory.
+  Under multi-worker training only the chief writes samples, TensorBoard
+  logs and the SavedModel; the other workers write to
+  `<output_dir>/worker_<i>/`.
 
   Args:
     config: a `TrainConfig`.
@@ -358,14 +382,19 @@ def train(config):
 
   throughput = TrainingThroughput(config.batch_size)
   history_path = os.path.join(output_dir, "history.csv")
+  tensorboard_dir = os.path.join(output_dir, "tensorboard")
   if not tf.io.gfile.exists(_backup_dir(output_dir)):
-    _remove_if_exists(history_path)  # A fresh run: no rows of earlier runs.
+    # A fresh run: no rows or curves of earlier runs.
+    _remove_if_exists(history_path)
+    if tf.io.gfile.isdir(tensorboard_dir):
+      tf.io.gfile.rmtree(tensorboard_dir)
   started = time.perf_counter()
   history = model.fit(
       train_data, validation_data=validation_data, epochs=config.epochs,
       steps_per_epoch=config.steps_per_epoch or None, verbose=config.verbose,
       shuffle=False,  # The pipeline shuffles; Keras cannot shuffle a Dataset.
-      callbacks=_callbacks(output_dir, history_path, throughput))
+      callbacks=_callbacks(output_dir, history_path, throughput) +
+      _tensorboard_callbacks(config, strategy, tensorboard_dir))
   training_seconds = time.perf_counter() - started
   model.save(os.path.join(output_dir, "model.keras"))
   test_bits_per_dim = model.evaluate(held_out_data(config, validation_data),
@@ -374,7 +403,9 @@ def train(config):
   saved_model_path = None
   curve = read_history_csv(history_path)
   if is_chief(strategy):
-    _write_samples(model, config, num_classes, output_dir)
+    write_sample_grid(keras_sampler(model),
+                      os.path.join(output_dir, "samples.png"),
+                      [config.temperature], seed=config.seed)
     saved_model_path = export_saved_model(
         model, config.export_dir,
         config.model_name or _default_model_name(config))
@@ -561,6 +592,14 @@ def _callbacks(output_dir, history_path, throughput):
   ]
 
 
+def _tensorboard_callbacks(config, strategy, log_dir):
+  """TensorBoard logging on the chief, after the other callbacks (see `_callbacks`)."""
+  if not (config.tensorboard and is_chief(strategy)):
+    return []
+  return tensorboard_callbacks(log_dir, config.temperature,
+                               config.tensorboard_every_n_epochs, config.seed)
+
+
 def _write_json(value, path):
   with tf.io.gfile.GFile(path, "w") as file:
     json.dump(value, file, indent=2)
@@ -569,18 +608,3 @@ def _write_json(value, path):
 def _default_model_name(config):
   suffix = "_conditional" if config.conditional else ""
   return f"real_nvp_{config.dataset}{suffix}"
-
-
-def _write_samples(model, config, num_classes, output_dir, per_row=10):
-  """samples.png: one row per class (conditional) or an 8x8 grid."""
-  if model.num_classes is not None:
-    labels = np.repeat(np.arange(num_classes), per_row)
-    images = model.sample(len(labels), labels=labels,
-                          temperature=config.temperature, seed=config.seed)
-    columns = per_row
-  else:
-    images = model.sample(64, temperature=config.temperature, seed=config.seed)
-    columns = 8
-  path = os.path.join(output_dir, "samples.png")
-  save_image_grid(images.numpy(), path, columns)
-  return path
