@@ -23,12 +23,14 @@ def tensorboard_callbacks(log_dir, temperature=DEFAULT_TEMPERATURE,
   TensorBoardSamples(log_dir, ...)]`; pass them to `fit` after the callbacks
   that add to the logs. TensorBoard then shows, with step = the 0-based
   epoch index (as `fit`'s History and history.csv):
+
   - run `train`: scalars `epoch_bits_per_dim` (training bits/dim),
     `epoch_loss`, `epoch_learning_rate` and any other log entry (train adds
     `epoch_images_per_second`);
   - run `validation`: `epoch_bits_per_dim` of the validation data (the
     `val_` entries), drawn in the same chart as the training curve;
   - run `samples`: the image `samples` (`TensorBoardSamples`).
+
   The graph is not written: the TFP flow's graph is large and says little.
 
   Args:
@@ -113,14 +115,26 @@ class TensorBoardSamples(keras.callbacks.Callback):
     self._active = True
 
   def get_config(self):
-    """Constructor arguments (JSON-serializable); `TensorBoardSamples(**config)` rebuilds it."""
+    """Constructor arguments; `TensorBoardSamples(**config)` rebuilds the callback.
+
+    Returns:
+      dict, JSON-serializable: log_dir, temperature, every_n_epochs, seed,
+      num_columns.
+    """
     return {"log_dir": self.log_dir, "temperature": self.temperature,
             "every_n_epochs": self.every_n_epochs, "seed": self.seed,
             "num_columns": self.num_columns}
 
   @classmethod
   def from_config(cls, config):
-    """The callback `get_config` describes."""
+    """The callback `get_config` describes.
+
+    Args:
+      config: dict from `get_config`.
+
+    Returns:
+      a new `TensorBoardSamples`.
+    """
     return cls(**config)
 
   def on_train_begin(self, logs=None):

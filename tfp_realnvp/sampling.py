@@ -159,7 +159,12 @@ class SampleGrid:
     return len(self.tiles) // self.num_columns
 
   def image(self):
-    """The grid as one uint8 array [rows * (H + 1) + 1, columns * (W + 1) + 1, C] (`images.image_grid`)."""
+    """The grid as one image (`images.image_grid`).
+
+    Returns:
+      uint8 numpy array [rows * (H + 1) + 1, columns * (W + 1) + 1, C],
+      pixels in [0, 256).
+    """
     return image_grid(self.tiles, self.num_columns)
 
 
@@ -171,6 +176,7 @@ def draw_sample_grid(sampler, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
   f^-1(T z_i) of the same latents z_i (the same seed), so that column j of
   every block shows one latent at different temperatures. A block of B
   samples fills ceil(B / num_columns) rows. The samples of a block are:
+
   - a conditional model: one per entry of `labels` (default: every class
     `num_columns` times, a row per class, like train's samples.png);
   - an unconditional model: `num_samples` (default: num_columns^2 with one
