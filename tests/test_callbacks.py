@@ -9,6 +9,7 @@ import tfp_realnvp
 from tfp_realnvp import callbacks
 from tfp_realnvp.callbacks import TensorBoardSamples
 from tfp_realnvp.callbacks import tensorboard_callbacks
+from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.sampling import draw_sample_grid
 from tfp_realnvp.sampling import keras_sampler
 
@@ -65,7 +66,7 @@ def assert_scalars_match_history(log_dir, history, epochs):
 def test_fit_logs_bits_per_dim_and_sample_grids(tmp_path, conditional,
                                                 mirrored):
   keras.utils.set_random_seed(0)
-  strategy = (tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]) if mirrored
+  strategy = (get_strategy("mirrored", ["/cpu:0", "/cpu:1"]) if mirrored
               else tf.distribute.get_strategy())
   with strategy.scope():
     model = tiny_model(conditional)
