@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
-# Both create the virtual environment they need in .venv.
+# Both create the virtual environment they need in .venv (as does `make docs`).
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,12 +11,14 @@ INSTALLED := $(VENV)/.installed
 DEMO_FLAGS := --preset mnist_bundled --output-dir runs/demo \
 	--export-dir saved_models --verbose 2
 
-.PHONY: demo test bench clean
+DOCS_BUILD := docs/_build
+
+.PHONY: demo test docs bench clean
 
 $(INSTALLED): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
-	$(VENV_PYTHON) -m pip install --quiet -e ".[test]"
+	$(VENV_PYTHON) -m pip install --quiet -e ".[test,docs]"
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)
@@ -25,10 +27,16 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(VENV_PYTHON) -m pytest -q tests
 
+# Reference documentation from the docstrings (Sphinx, docs/reference):
+# HTML in docs/_build/html/index.html. Any warning fails the build.
+docs: $(INSTALLED)
+	$(VENV_PYTHON) -m sphinx -W --keep-going -b html \
+		-d $(DOCS_BUILD)/doctrees docs/reference $(DOCS_BUILD)/html
+
 # Training step vs its floor and vs tfb.Glow, serving throughput, peak memory:
 # writes benchmarks/results.json and benchmarks/results.md.
 bench: $(INSTALLED)
 	$(VENV_PYTHON) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs $(DOCS_BUILD) docs/reference/api

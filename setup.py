@@ -2,6 +2,10 @@
 
 from setuptools import find_packages, setup
 
+# The reference documentation (`make docs`); tests/test_docs.py builds it, so
+# the test extra needs it too. Sphinx 8.1 is the last release for Python 3.10.
+DOCS_REQUIRES = ["sphinx>=8.1"]
+
 setup(
     name="tfp_realnvp",
     version="0.1.0",
@@ -25,8 +29,11 @@ setup(
         "numpy",
     ],
     extras_require={
-        # tests/test_notebooks.py runs the notebooks in ipykernel's python3 kernel.
-        "test": ["pytest", "nbclient", "nbformat", "ipykernel"],
+        # tests/test_notebooks.py runs the notebooks in ipykernel's python3
+        # kernel; tests/test_docs.py builds the reference documentation.
+        "test": ["pytest", "nbclient", "nbformat", "ipykernel",
+                 *DOCS_REQUIRES],
+        "docs": DOCS_REQUIRES,
         "notebooks": ["jupyterlab", "ipykernel"],  # jupyter lab notebooks/
     },
     entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.cli:main"]},

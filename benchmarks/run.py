@@ -5,11 +5,15 @@ CIFAR-like 32x32x3) and a fixed batch, after warm-up, as the median of
 repeats, it measures:
   1. `realnvp`: one Keras training step of `tfp_realnvp.RealNVP` (the
      `train_function` that `fit` runs, dequantization included);
-  2. `floor`: the same s/t networks, forward and backward and an Adam update,
-     on tensors of the shapes they see in the flow, without the flow's
+  2. `floor`: the same s/t networks, forward and backward (to their
+     parameters and, as in the flow, to their inputs) and an Adam update, on
+     tensors of the shapes they see in the flow, without the flow's
      bookkeeping (masks, exp, log-determinants, batch norm, squeezes, prior);
   3. `glow`: a training step of TFP's `tfb.Glow` with the same number of
      couplings and about the same number of parameters;
+  (and `realnvp_bfloat16`: step 1 under Keras's mixed_bfloat16 policy, for
+     CPUs with AVX512-BF16 and for GPUs/TPUs; not part of the ratios, which
+     compare float32 steps);
   4. `serving`: log_prob and sample throughput of the Keras model (in a
      tf.function) and of its SavedModel.
 The three training steps are timed in turns in one process (this machine's
@@ -61,6 +65,31 @@ def build_realnvp(shape, jit_compile):
   return model
 
 
+def gradient_gflop(loss_fn, variables, watched=()):
+  """GFLOP of one forward + backward pass of loss_fn, counted on its traced graph.
+
+  The backward pass computes gradients with respect to `variables` and the
+  tensors in `watched`.
+
+  TensorFlow's graph profiler counts the floating-point operations of the ops
+  that register a cost (convolutions and their gradients, matmuls, most
+  element-wise ops); the optimizer update is left out of every step alike.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+  @tf.function
+  def gradients():
+    with tf.GradientTape() as tape:
+      tape.watch(list(watched))
+      loss = loss_fn()
+    return tape.gradient(loss, list(variables) + list(watched))
+
+  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+  options["output"] = "none"
+  graph = gradients.get_concrete_function().graph
+  return tf.compat.v1.profiler.profile(graph, options=options).total_float_ops / 1e9
+
+
 # --- Steps: each builder returns (step function, facts about it). ---
 
 
@@ -72,19 +101,29 @@ def realnvp_step(shape, batch_size, jit_compile):
   iterator = iter(tf.data.Dataset.from_tensors(
       pixel_batch(shape, batch_size)).repeat())
   step = lambda: model.train_function(iterator)["loss"].numpy()
-  return step, {"num_parameters": model.count_params()}
+  pixels = tf.constant(pixel_batch(shape, batch_size), tf.float32) + 0.5
+  gflop = gradient_gflop(
+      lambda: -tf.reduce_mean(model.log_prob(pixels)),
+      model.trainable_variables)
+  return step, {"num_parameters": model.count_params(), "gflop": gflop}
+
+
+def realnvp_bfloat16_step(shape, batch_size, jit_compile):
+  from tfp_realnvp.training import dtype_policy  # pylint: disable=import-outside-toplevel
+  with dtype_policy("mixed_bfloat16"):
+    return realnvp_step(shape, batch_size, jit_compile)
 
 
 def network_inputs(model, shape, batch_size):
-  """The input shape each s/t network sees in one log_prob of the model, in call order."""
+  """Each s/t network with the input shape it sees, in the order a log_prob calls them."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  shapes = {}
+  calls = []
   for network in model.coupling_networks:
     original = network.call
 
     def recording(inputs, conditional_input=None, network=network,
                   original=original):
-      shapes[network.name] = tuple(inputs.shape[1:])
+      calls.append((network, (batch_size, *inputs.shape[1:])))
       return original(inputs, conditional_input)
 
     network.call = recording
@@ -93,11 +132,16 @@ def network_inputs(model, shape, batch_size):
   finally:
     for network in model.coupling_networks:
       del network.call
-  return [(network, (batch_size, *shapes[network.name]))
-          for network in model.coupling_networks]
+  return calls
 
 
 def floor_step(shape, batch_size, jit_compile):
+  """The s/t networks' own forward and backward passes and the Adam update.
+
+  Backward includes each network's gradient with respect to its input, as in
+  the flow, where every coupling's input depends on the parameters of the
+  couplings before it; only the first coupling's input (data) needs none.
+  """
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   model = build_realnvp(shape, jit_compile)
@@ -109,19 +153,25 @@ def floor_step(shape, batch_size, jit_compile):
   optimizer = keras.optimizers.Adam(1e-3, global_clipnorm=100.0)
   optimizer.build(variables)
 
+  def loss():
+    total = 0.0
+    for network, x in zip(networks, inputs):
+      log_scale, shift = network(x)
+      total += tf.reduce_mean(log_scale) + tf.reduce_mean(shift)
+    return total
+
   @tf.function(jit_compile=jit_compile)
   def step():
     with tf.GradientTape() as tape:
-      total = 0.0
-      for network, x in zip(networks, inputs):
-        log_scale, shift = network(x)
-        total += tf.reduce_mean(log_scale) + tf.reduce_mean(shift)
-    gradients = tape.gradient(total, variables)
-    optimizer.apply_gradients(zip(gradients, variables))
-    return total
+      tape.watch(inputs[1:])
+      total = loss()
+    gradients = tape.gradient(total, variables + inputs[1:])
+    optimizer.apply_gradients(zip(gradients[:len(variables)], variables))
+    return total, gradients[len(variables):]
 
-  return (lambda: step().numpy(),
-          {"num_parameters": int(sum(math.prod(v.shape) for v in variables))})
+  return (lambda: step()[0].numpy(),
+          {"num_parameters": int(sum(math.prod(v.shape) for v in variables)),
+           "gflop": gradient_gflop(loss, variables, inputs[1:])})
 
 
 def build_glow(shape, num_hidden):
@@ -167,20 +217,25 @@ def glow_step(shape, batch_size, jit_compile):
   optimizer = tf_keras.optimizers.Adam(1e-3, global_clipnorm=100.0)
   pixels = tf.constant(pixel_batch(shape, batch_size))
 
+  def loss():
+    x = (tf.cast(pixels, tf.float32) + tf.random.uniform(pixels.shape)) / 256.
+    return -tf.reduce_mean(distribution.log_prob(x - 0.5))
+
   @tf.function(jit_compile=jit_compile)
   def step():
-    x = (tf.cast(pixels, tf.float32) + tf.random.uniform(pixels.shape)) / 256.
     with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(distribution.log_prob(x - 0.5))
-    gradients = tape.gradient(loss, variables)
+      value = loss()
+    gradients = tape.gradient(value, variables)
     optimizer.apply_gradients(zip(gradients, variables))
-    return loss
+    return value
 
   return (lambda: step().numpy(),
-          {"num_parameters": num_parameters, "num_hidden": num_hidden})
+          {"num_parameters": num_parameters, "num_hidden": num_hidden,
+           "gflop": gradient_gflop(loss, variables)})
 
 
-STEPS = {"realnvp": realnvp_step, "floor": floor_step, "glow": glow_step}
+STEPS = {"realnvp": realnvp_step, "floor": floor_step, "glow": glow_step,
+         "realnvp_bfloat16": realnvp_bfloat16_step}
 
 
 def interleaved_medians(functions, repeats, warmup=3):
@@ -240,6 +295,44 @@ def case_serving(shape, batch_size, repeats, jit_compile):
           for name, seconds in medians.items()}
 
 
+def case_startup(shape, batch_size, repeats, jit_compile):
+  """`fit` from a fresh model: seconds to the first step's end (tracing and
+  graph optimization included) and how many times `train_step` was traced."""
+  del repeats
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  model = build_realnvp(shape, jit_compile)
+  traces = []
+  train_step = model.train_step
+  model.train_step = lambda data: (traces.append(1), train_step(data))[1]
+  ends = []
+  start = time.perf_counter()
+  model.fit(tf.data.Dataset.from_tensors(pixel_batch(shape, batch_size)).repeat(4),
+            epochs=1, verbose=0, callbacks=[keras.callbacks.LambdaCallback(
+                on_train_batch_end=lambda batch, logs: ends.append(
+                    time.perf_counter()))])
+  return {"first_step_seconds": ends[0] - start, "train_step_traces": len(traces)}
+
+
+def case_input_pipeline(shape, batch_size, repeats, jit_compile):
+  """Images/s of the bundled MNIST training pipeline alone (cached,
+  shuffled, batched, prefetched; the model dequantizes), over whole epochs
+  after a warm-up epoch that fills the cache."""
+  del jit_compile
+  from tfp_realnvp import data  # pylint: disable=import-outside-toplevel
+  if tuple(shape) != data.spec("mnist_bundled").image_shape:
+    return {}
+  dataset = data.pipeline("mnist_bundled", "train", batch_size, training=True)
+  images_per_second = []
+  for epoch in range(1 + max(1, repeats // 4)):
+    start, images = time.perf_counter(), 0
+    for batch, _ in dataset:
+      images += int(batch.shape[0])
+    if epoch:  # The first epoch reads the data and fills the cache.
+      images_per_second.append(images / (time.perf_counter() - start))
+  return {"images_per_second": statistics.median(images_per_second)}
+
+
 # Our result names -> serving_throughput's call names.
 SERVING_CALLS = {"keras_log_prob": "log_prob_keras_graph",
                  "saved_model_log_prob": "log_prob_saved_model",
@@ -248,6 +341,7 @@ SERVING_CALLS = {"keras_log_prob": "log_prob_keras_graph",
 
 
 CASES = {"timing": case_timing, "serving": case_serving,
+         "startup": case_startup, "input_pipeline": case_input_pipeline,
          **{f"memory_{name}": memory_case(name) for name in STEPS}}
 
 
@@ -274,7 +368,9 @@ def measure_shape(shape_name, args):
   for name in STEPS:
     timing[name]["peak_rss_mb"] = run_case(f"memory_{name}", shape_name,
                                            args)["peak_rss_mb"]
-  return {**timing, "serving": run_case("serving", shape_name, args)}
+  return {**timing, "serving": run_case("serving", shape_name, args),
+          "startup": run_case("startup", shape_name, args),
+          "input_pipeline": run_case("input_pipeline", shape_name, args)}
 
 
 def machine_description():
@@ -309,6 +405,15 @@ def summarize(results):
     shape_results["saved_model_over_keras_sample"] = (
         serving["saved_model_sample_images_per_second"] /
         serving["keras_sample_images_per_second"])
+    for name in STEPS:
+      step = shape_results[name]
+      step["gflop_per_second"] = step["gflop"] / step["step_seconds"]
+    shape_results["mixed_bfloat16_speedup"] = (
+        realnvp / shape_results["realnvp_bfloat16"]["step_seconds"])
+    pipeline = shape_results["input_pipeline"]
+    if pipeline:
+      shape_results["input_pipeline_over_train_step"] = (
+          pipeline["images_per_second"] * realnvp / results["batch_size"])
   return results
 
 
@@ -341,6 +446,28 @@ def table(results):
         f"{s['saved_model_sample_images_per_second']:.0f} | "
         f"{r['realnvp']['peak_rss_mb']:.0f} / {r['floor']['peak_rss_mb']:.0f} / "
         f"{r['glow']['peak_rss_mb']:.0f} / {s['peak_rss_mb']:.0f} |")
+  lines += [
+      "", "Where the time goes: GFLOP of one forward + backward pass (counted "
+      "on the traced graph) and the rate each step achieves; `fit`'s start-up "
+      "(tracing and graph optimization) and its train_step traces; the "
+      "bundled MNIST input pipeline's images/s as a multiple of the train "
+      "step's (> 1: it does not starve the step).", "",
+      "| shape | GFLOP/step (ours / floor / Glow) | GFLOP/s (ours / floor / "
+      "Glow) | first fit step (s) | train_step traces | input pipeline "
+      "(x train step) | mixed_bfloat16 step (ms, speedup) |",
+      "|---|---|---|---|---|---|---|"]
+  for name, r in results["shapes"].items():
+    pipeline = r.get("input_pipeline_over_train_step")
+    float32_steps = ("realnvp", "floor", "glow")
+    lines.append(
+        f"| {name} | "
+        + " / ".join(f"{r[s]['gflop']:.1f}" for s in float32_steps) + " | "
+        + " / ".join(f"{r[s]['gflop_per_second']:.0f}" for s in float32_steps)
+        + f" | {r['startup']['first_step_seconds']:.1f} | "
+        f"{r['startup']['train_step_traces']} | "
+        + (f"{pipeline:.0f}" if pipeline else "no bundled data") + " | "
+        f"{1e3 * r['realnvp_bfloat16']['step_seconds']:.0f} "
+        f"({r['mixed_bfloat16_speedup']:.2f}) |")
   return "\n".join(lines) + "\n"
 
 

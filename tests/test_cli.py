@@ -1,4 +1,4 @@
-"""The `tfp-realnvp train` command end to end on a tiny budget."""
+"""The `tfp-realnvp train` command end to end on a tiny budget (and `sample` on its model)."""
 
 import json
 import os
@@ -11,6 +11,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from test_callbacks import assert_scalars_match_history
+from test_callbacks import read_events
 from tfp_realnvp import cli
 
 TINY_FLAGS = ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
@@ -23,6 +25,9 @@ def test_train_preset_sets_defaults_that_flags_override(tmp_path):
   (tmp_path / "run").mkdir()
   (tmp_path / "run" / "history.csv").write_text(
       "epoch,bits_per_dim\n0,9.0\n1,8.0\n")
+  stale_events = tmp_path / "run" / "tensorboard" / "train" / "events.old"
+  stale_events.parent.mkdir(parents=True)
+  stale_events.write_text("curves of the earlier run")
   status = cli.main(["train", "--preset", "mnist_bundled", "--output-dir",
                      str(tmp_path / "run"), "--export-dir",
                      str(tmp_path / "saved_models"),
@@ -39,6 +44,8 @@ def test_train_preset_sets_defaults_that_flags_override(tmp_path):
   assert config["l2_regularization"] == 1e-4
   assert metrics["model_config"]["l2_regularization"] == 1e-4
   assert len(metrics["history"]["bits_per_dim"]) == 1
+  assert not stale_events.exists()
+  assert (tmp_path / "run" / "tensorboard" / "train").is_dir()
 
 
 FRESH_PROCESS_LOAD = """
@@ -108,12 +115,41 @@ def test_saved_model_runs_in_a_process_without_tfp_or_this_package(
   np.testing.assert_allclose(served, expected, rtol=1e-5)
 
 
+def test_train_logs_bits_per_dim_and_samples_to_tensorboard(conditional_run):
+  _, output_dir, _ = conditional_run
+  metrics = json.loads((output_dir / "metrics.json").read_text())
+  log_dir = output_dir / "tensorboard"
+  assert_scalars_match_history(log_dir, metrics["history"], 1)
+  (step, grid), = read_events(log_dir / "samples")["samples"]
+  assert step == 0
+  # The last epoch's grid is samples.png (same model, seed and temperature),
+  # there enlarged twice: a row of 10 digits per class.
+  assert grid.shape == (10 * 29 + 1, 10 * 29 + 1, 1)
+  samples = np.asarray(Image.open(output_dir / "samples.png"))
+  np.testing.assert_array_equal(samples[::2, ::2], grid[..., 0])
+
+
+def test_sample_command_reproduces_train_samples_png(conditional_run,
+                                                     tmp_path, capsys):
+  _, output_dir, _ = conditional_run
+  # Its defaults (seed 0, temperature 0.8, a row of 10 per class) are train's.
+  assert cli.main(["sample", str(output_dir / "model.keras"), "--output",
+                   str(tmp_path / "again.png")]) == 0
+  summary = json.loads(capsys.readouterr().out)
+  assert (summary["rows"], summary["columns"]) == (10, 10)
+  np.testing.assert_array_equal(
+      np.asarray(Image.open(tmp_path / "again.png")),
+      np.asarray(Image.open(output_dir / "samples.png")))
+
+
 def test_train_prints_a_json_summary(tmp_path, capsys):
   assert cli.main(["train", "--output-dir", str(tmp_path / "run"),
-                   "--export-dir", str(tmp_path / "sm")] + TINY_FLAGS) == 0
+                   "--export-dir", str(tmp_path / "sm"),
+                   "--no-tensorboard"] + TINY_FLAGS) == 0
   summary = json.loads(capsys.readouterr().out)
   metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
   assert summary["test_bits_per_dim"] == metrics["test_bits_per_dim"]
+  assert not (tmp_path / "run" / "tensorboard").exists()
 
 
 def test_a_second_export_gets_the_next_version(tmp_path):
@@ -134,11 +170,18 @@ def test_missing_data_set_is_a_clear_error_not_a_traceback(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "0"),
-                                         ("--batch-size", "0")])
+                                         ("--batch-size", "0"),
+                                         ("--tensorboard-every-n-epochs", "0")])
 def test_non_positive_sizes_are_rejected(tmp_path, capsys, flag, value):
   flags = TINY_FLAGS + [flag, value]
   assert cli.main(["train", "--output-dir", str(tmp_path)] + flags) == 2
   assert f"{flag[2:].replace('-', '_')} must be >= 1" in capsys.readouterr().err
+
+
+def test_non_positive_temperature_is_rejected(tmp_path, capsys):
+  assert cli.main(["train", "--output-dir", str(tmp_path), "--temperature",
+                   "0"] + TINY_FLAGS) == 2
+  assert "temperature must be finite and > 0" in capsys.readouterr().err
 
 
 def test_help_lists_the_train_flags(capsys):
@@ -147,5 +190,12 @@ def test_help_lists_the_train_flags(capsys):
   assert exit_info.value.code == 0
   out = capsys.readouterr().out
   for flag in ("--dataset", "--epochs", "--batch-size", "--conditional",
-               "--output-dir"):
+               "--output-dir", "--no-tensorboard",
+               "--tensorboard-every-n-epochs"):
+    assert flag in out
+  with pytest.raises(SystemExit):
+    cli.main(["sample", "--help"])
+  out = capsys.readouterr().out
+  for flag in ("--output", "--num-samples", "--labels", "--temperature",
+               "--seed", "--num-columns", "--config"):
     assert flag in out

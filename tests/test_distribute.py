@@ -52,7 +52,7 @@ def test_two_replicas_take_the_same_step_as_one_device(monkeypatch):
   assert len(tf.config.list_logical_devices("CPU")) == 2
   before, single, single_loss = one_step_weights(get_strategy("default"),
                                                  monkeypatch)
-  mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  mirrored = get_strategy("mirrored", ["/cpu:0", "/cpu:1"])
   assert mirrored.num_replicas_in_sync == 2
   _, replicated, replicated_loss = one_step_weights(mirrored, monkeypatch,
                                                     before)
@@ -63,8 +63,27 @@ def test_two_replicas_take_the_same_step_as_one_device(monkeypatch):
   assert replicated_loss == pytest.approx(single_loss, rel=1e-5)
 
 
+def test_models_of_different_shapes_train_one_after_another_on_two_replicas():
+  # A second MirroredStrategy over the same devices would reuse the first's
+  # collective keys and fail the second model's batch-norm all-reduces
+  # (tensorflow/tensorflow#62790); get_strategy hands out one per process.
+  devices = ["/cpu:0", "/cpu:1"]
+  assert get_strategy("mirrored", devices) is get_strategy("mirrored", devices)
+  for channels in (3, 1):
+    with get_strategy("mirrored", devices).scope():
+      model = tfp_realnvp.RealNVP((4, 4, channels), num_scales=1,
+                                  num_coupling_layers=1, num_res_blocks=1,
+                                  filters=4)
+      model.compile()
+    images = np.random.default_rng(channels).integers(
+        0, 256, (8, 4, 4, channels)).astype(np.uint8)
+    history = model.fit(tf.data.Dataset.from_tensors(images), epochs=1,
+                        verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
 def test_replicas_draw_different_dequantization_noise():
-  mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  mirrored = get_strategy("mirrored", ["/cpu:0", "/cpu:1"])
   with mirrored.scope():
     model = tfp_realnvp.RealNVP(IMAGE_SHAPE, num_scales=1,
                                 num_coupling_layers=1, num_res_blocks=1,
@@ -140,3 +159,6 @@ def test_two_workers_finish_with_identical_weights_and_one_export(tmp_path):
   assert sorted(os.listdir(export_dir / "multi")) == ["1"]
   assert json.loads((output_dir / "worker_1" / "metrics.json").read_text())[
       "saved_model"] is None
+  # Only the chief logs to TensorBoard.
+  assert (output_dir / "tensorboard" / "samples").is_dir()
+  assert not (output_dir / "worker_1" / "tensorboard").exists()

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 import tfp_realnvp
+from test_callbacks import read_events
 from tfp_realnvp import training
 from tfp_realnvp.cli import main
 from tfp_realnvp.model import load_trained_model
@@ -85,6 +86,10 @@ def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path,
   epochs = [int(line.split(",")[0]) for line in
             (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]]
   assert epochs == list(range(cfg.epochs))
+  # TensorBoard's curves too: the killed run's epochs and the resumed ones.
+  logged = read_events(tmp_path / "run" / "tensorboard" / "train")
+  assert sorted(step for step, _ in logged["epoch_bits_per_dim"]) == list(
+      range(cfg.epochs))
   assert not backup.exists()  # Deleted once training completed.
 
 

@@ -262,3 +262,50 @@ def test_log_prob_runs_each_coupling_network_once(monkeypatch):
   model.log_prob(random_pixels(2).astype(np.float32), np.array([0, 1]))
   # Transform and log-determinant share one network pass per coupling.
   assert sorted(calls) == sorted(n.name for n in model.coupling_networks)
+
+
+def _count_traces(model, method_name):
+  """Wraps model.<method_name> so that every Python execution (= every tf.function trace) is counted."""
+  traces = []
+  original = getattr(model, method_name)
+
+  def counting(*args, **kwargs):
+    traces.append(1)
+    return original(*args, **kwargs)
+
+  setattr(model, method_name, counting)
+  return traces
+
+
+class _TraceCounter(keras.callbacks.Callback):
+  """Records the trace counts at the end of every epoch."""
+
+  def __init__(self, train_traces, test_traces):
+    super().__init__()
+    self.train_traces, self.test_traces = train_traces, test_traces
+    self.per_epoch = []
+
+  def on_epoch_end(self, epoch, logs=None):
+    self.per_epoch.append((len(self.train_traces), len(self.test_traces)))
+
+
+def test_fit_traces_each_step_function_once_not_per_batch():
+  model = tfp_realnvp.RealNVP(SMALL_SHAPE, num_scales=1, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4)
+  model.compile()
+  train_traces = _count_traces(model, "train_step")
+  test_traces = _count_traces(model, "test_step")
+  images = np.random.default_rng(0).integers(
+      0, 256, (40,) + SMALL_SHAPE).astype(np.uint8)
+  dataset = tf.data.Dataset.from_tensor_slices(images)
+  # Training batches as data.pipeline makes them (drop_remainder); the
+  # held-out batches end with a ragged one (16, 16, 8).
+  counter = _TraceCounter(train_traces, test_traces)
+  model.fit(dataset.batch(16, drop_remainder=True),
+            validation_data=dataset.batch(16), epochs=3, verbose=0,
+            callbacks=[counter])
+  # The ragged batch may cost one relaxed retrace (Keras traces with
+  # reduce_retracing); later epochs and batches reuse the graphs.
+  assert counter.per_epoch[0][0] == 1
+  assert counter.per_epoch[0][1] <= 2
+  assert counter.per_epoch[1:] == [counter.per_epoch[0]] * 2

@@ -15,8 +15,16 @@ tfb = tfp.bijectors
 def max_num_scales(image_shape):
   """Largest `num_scales` for `image_shape` (H, W, C): every scale but the last halves H and W.
 
+  Each scale but the last squeezes [H, W, C] into [H/2, W/2, 4C] (paper sec.
+  3.6), so H and W must both be even at every such scale.
+
+  Args:
+    image_shape: (H, W, C) of the images, positive ints; only H and W are
+      read.
+
   Returns:
-    int >= 1: one more than the number of times H and W can both be halved.
+    int >= 1: one more than the number of times H and W can both be halved
+    (28x28: 3, 32x32: 6, 64x64: 7).
   """
   height, width = image_shape[0], image_shape[1]
   scales = 1
@@ -55,10 +63,20 @@ def scale_shapes(image_shape, num_scales):
 class FlowBuilder:
   """Assembles the bijector; the layers it needs come from the given factories.
 
-  `make_network(name, event_shape)` must return a built s/t network for a
-  coupling on `event_shape`; `make_moments(name, channels)` a built
-  `MovingMoments` layer, or None to leave batch normalization out. The caller
-  (the Keras model) owns what the factories create.
+  The multi-scale architecture of paper sec. 3.6; the caller (the Keras
+  model) owns what the factories create.
+
+  Args:
+    num_coupling_layers: int >= 1, couplings per half-scale (paper: 3): each
+      scale but the last has that many checkerboard couplings, then as many
+      channel couplings; the last scale has `num_coupling_layers + 1`
+      checkerboard couplings (paper sec. 4.1: four).
+    make_network: callable `(name, event_shape)` returning a built s/t
+      network for a coupling on `event_shape` (H, W, C), called as
+      `AffineCoupling` describes (`ShiftAndLogScaleResNet`).
+    make_moments: callable `(name, channels)` returning a built
+      `MovingMoments` layer for the batch normalization after a coupling on
+      `channels` channels, or None to leave batch normalization out.
   """
 
   def __init__(self, num_coupling_layers, make_network, make_moments):
@@ -75,6 +93,22 @@ class FlowBuilder:
     couplings, factor out the first half of the channels (the rest go to
     scale k+1), unsqueeze. The last scale: one more checkerboard coupling than the others.
     Each coupling is followed by batch normalization when enabled.
+
+    Args:
+      image_shape: (H, W, C) of the images.
+      num_scales: int >= 1; H and W must be divisible by 2^(num_scales - 1).
+      alpha: float in (0, 0.5), the logit transform's margin (official
+        code: 0.05; `logit_transform`).
+      dtype: float dtype of the tensors the flow will transform.
+
+    Returns:
+      `tfb.Chain`: named "real_nvp", on [N, H, W, C] events; forward maps
+      latents (the layout of `RealNVP.encode`) to pixels, inverse maps
+      pixels in [0, 256) to latents.
+
+    Raises:
+      ValueError: for a `num_scales` the image shape does not allow
+        (`scale_shapes`) or an alpha outside (0, 0.5).
     """
     shapes = scale_shapes(image_shape, num_scales)
     return tfb.Chain([logit_transform(alpha, dtype=dtype),

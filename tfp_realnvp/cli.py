@@ -1,4 +1,4 @@
-"""Command line: `tfp-realnvp train|tune|evaluate|export ...` (see `tfp-realnvp --help`)."""
+"""Command line: `tfp-realnvp train|tune|evaluate|sample|export ...` (see `tfp-realnvp --help`)."""
 
 import argparse
 import dataclasses
@@ -16,6 +16,9 @@ from tfp_realnvp.model import load_trained_model
 from tfp_realnvp.model import LR_SCHEDULES
 from tfp_realnvp.presets import PRESET_NAMES
 from tfp_realnvp.presets import get as get_preset
+from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
+from tfp_realnvp.sampling import load_sampler
+from tfp_realnvp.sampling import write_sample_grid
 from tfp_realnvp.training import MIXED_PRECISION_POLICIES
 from tfp_realnvp.training import TrainConfig
 from tfp_realnvp.training import NonFiniteLossError
@@ -30,7 +33,8 @@ _FIELD_HELP = {
     "dataset": "data set name",
     "epochs": "training epochs",
     "batch_size": "examples per batch",
-    "output_dir": "directory for model.keras, samples.png, metrics.json",
+    "output_dir": "directory for model.keras, samples.png, metrics.json, "
+                  "tensorboard/",
     "export_dir": "base directory of SavedModels (<dir>/<name>/<version>)",
     "model_name": "SavedModel name (default: real_nvp_<dataset>[_conditional])",
     "data_dir": "directory of prepared tensorflow-datasets data",
@@ -53,7 +57,12 @@ _FIELD_HELP = {
                        "prior and loss stay float32 (for GPUs/TPUs)",
     "jit_compile": "XLA-compile the training step",
     "steps_per_epoch": "steps per epoch (0: one pass over the data)",
-    "temperature": "latent standard deviation for samples.png",
+    "temperature": "latent standard deviation for samples.png and the "
+                   "TensorBoard samples",
+    "tensorboard": "write TensorBoard logs to <output-dir>/tensorboard "
+                   "(bits/dim per epoch, sample grids)",
+    "tensorboard_every_n_epochs": "epochs between sample grids in "
+                                  "TensorBoard (bits/dim: every epoch)",
     "seed": "random seed",
     "strategy": "distribution: auto (MirroredStrategy on >1 GPU), default, "
                 "mirrored, multi_worker (configured by TF_CONFIG)",
@@ -156,6 +165,38 @@ def _add_evaluate_parser(subparsers):
                       help="1 shows a progress bar, 0 nothing")
 
 
+def _add_sample_parser(subparsers):
+  parser = subparsers.add_parser(
+      "sample", help="write a PNG grid of samples from a saved model",
+      description="Writes a PNG grid of samples x = f^-1(T z), z ~ N(0, I): "
+      "a block of rows per temperature T, each with the same latents. A "
+      "conditional model gets a row per class unless --labels is given.",
+      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  parser.add_argument("model", help="a .keras file, a .weights.h5 checkpoint "
+                      "(with --config) or a SavedModel version directory")
+  parser.add_argument("--output", required=True, default=argparse.SUPPRESS,
+                      help="the PNG file to write")
+  count = parser.add_mutually_exclusive_group()
+  count.add_argument("--num-samples", type=int, default=None,
+                     help="samples per temperature of an unconditional model "
+                     "(None: num-columns^2 with one temperature, num-columns "
+                     "with several)")
+  count.add_argument("--labels", type=int, nargs="+", default=None,
+                     help="class of each sample of a conditional model "
+                     "(None: every class num-columns times, a row per class)")
+  parser.add_argument("--temperature", type=float, nargs="+",
+                      default=[DEFAULT_TEMPERATURE],
+                      help="latent standard deviation(s) > 0; several give "
+                      "a block of rows each")
+  parser.add_argument("--seed", type=int, default=0,
+                      help="latent seed: the same seed gives the same PNG")
+  parser.add_argument("--num-columns", type=int, default=None,
+                      help="samples per row (None: 10 for a conditional "
+                      "model, 8 otherwise)")
+  parser.add_argument("--config", default="", help="JSON file with the "
+                      "RealNVP config, needed for .weights.h5 checkpoints")
+
+
 def _run_train(args):
   fields = {f.name for f in dataclasses.fields(TrainConfig)}
   config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
@@ -180,6 +221,13 @@ def _run_evaluate(args):
                   args.download, args.config or None, args.verbose)
 
 
+def _run_sample(args):
+  sampler = load_sampler(args.model, args.config or None)
+  return write_sample_grid(sampler, args.output, args.temperature,
+                           args.labels, args.num_samples, args.num_columns,
+                           args.seed)
+
+
 def _run_export(args):
   model = load_trained_model(args.model, args.config or None)
   path = export_saved_model(model, args.export_dir, args.name, args.version)
@@ -189,8 +237,25 @@ def _run_export(args):
 def main(argv=None):
   """Entry point of the `tfp-realnvp` console script; returns the exit status.
 
-  Prints a JSON summary on success; on bad arguments or missing data prints
+  Prints a JSON summary on success; on invalid values or missing data prints
   `tfp-realnvp: error: ...` to stderr and returns 2.
+
+  Args:
+    argv: the arguments after the program name, e.g. `["train", "--preset",
+      "mnist_bundled"]`; None for `sys.argv[1:]`.
+
+  Returns:
+    int: 0 after printing the command's summary as JSON to stdout; 2 when the
+    command fails with ValueError (invalid values, e.g. `--epochs 0`),
+    OSError, `DatasetUnavailableError`, `NonFiniteLossError`,
+    `SearchFailedError` or `tf.errors.InvalidArgumentError`, whose message
+    goes to stderr.
+
+  Raises:
+    SystemExit: from argparse, before any command runs: code 2 (usage and
+      error on stderr) for arguments it rejects (a missing or unknown
+      command, argument or flag, a value outside its choices or of the wrong
+      type); code 0 after `--help`.
   """
   parser = argparse.ArgumentParser(
       prog="tfp-realnvp", description="Real NVP normalizing flows (Keras 3 + "
@@ -199,6 +264,7 @@ def main(argv=None):
   train_parser = _add_train_parser(subparsers)
   _add_tune_parser(subparsers)
   _add_evaluate_parser(subparsers)
+  _add_sample_parser(subparsers)
   _add_export_parser(subparsers)
   args = parser.parse_args(argv)
   if args.command == "train" and args.preset:
@@ -206,7 +272,8 @@ def main(argv=None):
     train_parser.set_defaults(**get_preset(args.preset).train_fields())
     args = parser.parse_args(argv)
   commands = {"train": _run_train, "tune": _run_tune,
-              "evaluate": _run_evaluate, "export": _run_export}
+              "evaluate": _run_evaluate, "sample": _run_sample,
+              "export": _run_export}
   try:
     summary = commands[args.command](args)
   except (ValueError, OSError, DatasetUnavailableError, NonFiniteLossError,

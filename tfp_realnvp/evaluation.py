@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfp_realnvp import data
 from tfp_realnvp import validation
+from tfp_realnvp.export import load_saved_model
 from tfp_realnvp.model import load_trained_model
 
 
@@ -63,8 +64,15 @@ def load_scorer(path, config_path=None):
 def keras_bits_per_dim(model):
   """`model.bits_per_dim` as one `tf.function` for every batch size (eager calls are ~10x slower).
 
+  Args:
+    model: a `tfp_realnvp.RealNVP`.
+
   Returns:
-    function (pixels float [N, H, W, C], labels int64 [N] or None) -> [N].
+    function (pixels [N, H, W, C] in [0, 256), any real dtype, cast to the
+    model's; labels int64 [N], or anything for an unconditional model,
+    which ignores them) -> bits/dim [N] in the model's dtype. Pixels
+    outside [0, 256), NaN or labels out of range raise
+    `tf.errors.InvalidArgumentError` (the model's checks, in a graph).
   """
   pixel_spec = tf.TensorSpec([None, *model.image_shape], model.dtype)
   label_spec = tf.TensorSpec([None], tf.int64)
@@ -78,13 +86,7 @@ def keras_bits_per_dim(model):
 
 
 def _saved_model_scorer(path):
-  if not tf.io.gfile.exists(f"{path}/saved_model.pb"):
-    raise ValueError(f"{path!r} is a directory without saved_model.pb; pass "
-                     f"a SavedModel version directory or a .keras file.")
-  loaded = tf.saved_model.load(path)
-  if "log_prob" not in loaded.signatures:
-    raise ValueError(f"The SavedModel at {path!r} has no log_prob "
-                     f"signature; it was not written by export_saved_model.")
+  loaded = load_saved_model(path, ["log_prob"])
   signature = loaded.signatures["log_prob"]
   conditional = "labels" in signature.structured_input_signature[1]
 
@@ -210,7 +212,18 @@ def _assertion_text(error):
 
 
 def check_compatible(scorer, dataset):
-  """Raises ValueError unless the model can score the data set's images and labels."""
+  """Raises ValueError unless the model can score the data set's images and labels.
+
+  Args:
+    scorer: a `Scorer` (`load_scorer`).
+    dataset: a data set name (`tfp_realnvp.data.DATASETS`).
+
+  Raises:
+    ValueError: an unknown data set; the model's image shape, where known,
+      differs from the data set's; a class-conditional model and a data set
+      without labels; or a class count, where the model states it, that
+      differs from the data set's.
+  """
   image_shape = data.image_shape(dataset)
   if scorer.image_shape is not None and tuple(scorer.image_shape) != tuple(
       image_shape):

@@ -10,11 +10,21 @@ import tensorflow as tf
 from tfp_realnvp import validation
 from tfp_realnvp.model import nats_to_bits_per_dim
 
+#: File name of the warm-up requests under `<version>/assets.extra/` (TF Serving's).
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def next_version(model_dir):
-  """Smallest integer version above the integer-named subdirectories of `model_dir` (1 if none)."""
+  """Smallest integer version above the integer-named subdirectories of `model_dir` (1 if none).
+
+  Args:
+    model_dir: `<base_dir>/<name>`, local or any TF filesystem; it need not
+      exist.
+
+  Returns:
+    int >= 1: one more than the largest integer-named entry ("3" gives 4),
+    or 1 when `model_dir` does not exist or has no such entry.
+  """
   if not tf.io.gfile.isdir(model_dir):
     return 1
   versions = [int(entry.rstrip("/")) for entry in tf.io.gfile.listdir(model_dir)
@@ -28,11 +38,13 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
 
   Signatures (all batch-major, so TF Serving's REST row format works;
   `labels` int64 [N] appear only for a class-conditional model):
-    - `log_prob` (also `serving_default`): `images` float32 [N, H, W, C]
-      pixels in [0, 256) -> `log_prob` [N] nats, `bits_per_dim` [N].
-    - `sample`: `temperature` float32 [N] -> `images` float32 [N, H, W, C].
-    - `encode`: `images` -> `latents` [N, H, W, C].
-    - `decode`: `latents` -> `images`.
+
+  - `log_prob` (also `serving_default`): `images` float32 [N, H, W, C]
+    pixels in [0, 256) -> `log_prob` [N] nats, `bits_per_dim` [N].
+  - `sample`: `temperature` float32 [N] -> `images` float32 [N, H, W, C].
+  - `encode`: `images` -> `latents` [N, H, W, C].
+  - `decode`: `latents` -> `images`.
+
   Images and latents are declared [N, H, W, C] with any H, W, C, so that a
   request of the wrong size, like NaN, out-of-range pixels or labels, fails
   with an InvalidArgument error naming the problem. Loading needs only
@@ -65,6 +77,39 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
   archive.write_out(path, verbose=False)
   write_warmup_requests(path, model, name)
   return path
+
+
+def load_saved_model(path, signature_names):
+  """Loads a SavedModel written by `export_saved_model`, with plain TensorFlow.
+
+  No class of this package is needed: the signatures run as TF Serving would
+  run them (`tfp_realnvp.evaluation` scores through `log_prob`,
+  `tfp_realnvp.sampling` samples through `sample` and `decode`).
+
+  Args:
+    path: the SavedModel version directory (holding saved_model.pb), local
+      or on any TensorFlow filesystem.
+    signature_names: names of the signatures the caller needs.
+
+  Returns:
+    The loaded object; `loaded.signatures[name]` are its concrete functions
+    (keep `loaded` referenced while calling them: it owns the variables).
+
+  Raises:
+    ValueError: a directory without saved_model.pb, or a SavedModel without
+      one of `signature_names`.
+  """
+  path = str(path)
+  if not tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
+    raise ValueError(f"{path!r} is a directory without saved_model.pb; pass "
+                     f"a SavedModel version directory or a .keras file.")
+  loaded = tf.saved_model.load(path)
+  missing = [name for name in signature_names
+             if name not in loaded.signatures]
+  if missing:
+    raise ValueError(f"The SavedModel at {path!r} has no {' or '.join(missing)}"
+                     f" signature; it was not written by export_saved_model.")
+  return loaded
 
 
 def warmup_requests(model, model_name):
@@ -102,6 +147,14 @@ def warmup_requests(model, model_name):
 
 def write_warmup_requests(version_dir, model, model_name):
   """Writes `warmup_requests` to `<version_dir>/assets.extra/tf_serving_warmup_requests`.
+
+  The location and format (a TFRecord file of `PredictionLog`) are those TF
+  Serving reads at load time (TF Serving's SavedModel warm-up guide).
+
+  Args:
+    version_dir: the SavedModel version directory (`export_saved_model`).
+    model: the exported `tfp_realnvp.RealNVP`.
+    model_name: the name TF Serving serves the model under.
 
   Returns:
     The path of the written TFRecord file.

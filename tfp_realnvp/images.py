@@ -6,7 +6,15 @@ from PIL import Image
 
 
 def to_uint8(pixels):
-  """Floors pixel values in [0, 256) to uint8 (the dequantization bin they fall in)."""
+  """Floors pixel values in [0, 256) to uint8 (the dequantization bin they fall in).
+
+  Args:
+    pixels: array-like of real pixel values, any shape.
+
+  Returns:
+    uint8 numpy array of the same shape: floor(pixels), clipped into
+    [0, 255] (values outside [0, 256) go to the nearest end).
+  """
   return np.clip(np.floor(np.asarray(pixels)), 0, 255).astype(np.uint8)
 
 
@@ -16,8 +24,14 @@ def image_grid(images, num_columns):
   Rows are filled left to right; a last incomplete row stays gray.
   A 1-pixel gray border separates the tiles.
 
+  Args:
+    images: [N, H, W, C] pixel values in [0, 256), floored to uint8
+      (`to_uint8`).
+    num_columns: int >= 1, tiles per row.
+
   Returns:
-    uint8 array [rows * (H + 1) + 1, num_columns * (W + 1) + 1, C].
+    uint8 array [rows * (H + 1) + 1, num_columns * (W + 1) + 1, C], with
+    rows = ceil(N / num_columns); gray is 128.
 
   Raises:
     ValueError: if images is not rank 4 or num_columns < 1.

@@ -36,10 +36,43 @@ def nats_per_image_to_bits_per_dim(value, num_dims):
 
   Coefficients and bounds of the official code (its L2 coefficient, its
   gradient clipping) apply to our bits/dim loss after this conversion.
+
+  Args:
+    value: float or float tensor (any shape) in nats per image.
+    num_dims: D = H * W * C.
+
+  Returns:
+    float or tensor: value / (D ln 2), of `value`'s type and shape (no sign
+    change; a log-density gives minus the bits/dim, see
+    `nats_to_bits_per_dim`).
   """
   return value / (num_dims * math.log(2.0))
 
 
+def standard_normal_latents(shape, seed=None, dtype=tf.float32):
+  """Draws latents z ~ N(0, I), the prior of the flow, for sampling.
+
+  With an int `seed` the draw is stateless (`tf.random.stateless_normal` with
+  seed [seed, 0]): the same seed and shape give the same z in any process,
+  which is what makes `RealNVP.sample(..., seed=s)` and
+  `tfp_realnvp.sampling` reproducible (also through a SavedModel's `decode`
+  signature). Without a seed the draw comes from TF's stateful generator.
+
+  Args:
+    shape: int list or int tensor [N, H, W, C].
+    seed: int, or None.
+    dtype: float dtype of the result.
+
+  Returns:
+    `dtype` tensor of `shape`, standard normal (unit: latent standard
+    deviations; multiply by a temperature for reduced-temperature samples).
+  """
+  if seed is None:
+    return tf.random.normal(shape, dtype=dtype)
+  return tf.random.stateless_normal(shape, seed=[int(seed), 0], dtype=dtype)
+
+
+#: Learning-rate schedules `learning_rate_schedule` accepts.
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -88,7 +121,18 @@ def default_optimizer(learning_rate=1e-3, gradient_clip_norm=100.0):
 
 
 def official_gradient_clip_norm(num_dims):
-  """The official code's clipping (norm 100 of nats-per-image gradients) on our bits/dim loss: 100 / (D ln 2)."""
+  """The official code's clipping (norm 100 of nats-per-image gradients) on our bits/dim loss: 100 / (D ln 2).
+
+  The official code (tensorflow/models research/real_nvp,
+  `get_default_hparams`: clip_gradient=100) clips the global norm of the
+  gradient of its loss in nats per image.
+
+  Args:
+    num_dims: D = H * W * C.
+
+  Returns:
+    float: 100 / (D ln 2), 0.184 for 28x28x1 and 0.047 for 32x32x3.
+  """
   return nats_per_image_to_bits_per_dim(100.0, num_dims)
 
 
@@ -303,7 +347,17 @@ class RealNVP(keras.Model):
     return self._log_prob(pixels, class_labels)
 
   def bits_per_dim(self, x, labels=None):
-    """Bits per dimension [N] = -log_prob(x) / (D ln 2); arguments as `log_prob`."""
+    """Bits per dimension [N] = -log_prob(x) / (D ln 2); arguments as `log_prob`.
+
+    Args:
+      x, labels: as in `log_prob`.
+
+    Returns:
+      float tensor [N], bits/dim (the paper's reported unit).
+
+    Raises:
+      ValueError: as `log_prob`.
+    """
     return nats_to_bits_per_dim(self.log_prob(x, labels), self.num_dims)
 
   def encode(self, x, labels=None):
@@ -313,7 +367,7 @@ class RealNVP(keras.Model):
       x, labels: as in `log_prob`.
 
     Returns:
-      latents [N, H, W, C] in the model's dtype (layout: class docstring);
+      latents [N, H, W, C] in the model's dtype (layout in the class docstring);
       log_prob(x) = log N(encode(x); 0, I) + log|det d encode / dx|.
 
     Raises:
@@ -383,12 +437,8 @@ class RealNVP(keras.Model):
       float pixels [N, H, W, C] in [0, 256).
     """
     shape = tf.concat([tf.shape(temperature), self.image_shape], axis=0)
-    if seed is None:
-      noise = tf.random.normal(shape, dtype=self.dtype)
-    else:
-      noise = tf.random.stateless_normal(shape, seed=[int(seed), 0],
-                                         dtype=self.dtype)
-    latents = noise * temperature[:, None, None, None]
+    latents = (standard_normal_latents(shape, seed, self.dtype)
+               * temperature[:, None, None, None])
     return validation.clip_pixels(self.decode(latents, labels))
 
   # --- Keras integration. ---
@@ -440,10 +490,12 @@ class RealNVP(keras.Model):
     # metric, so no data batch is needed to build. Keras would take one and
     # reduce it across replicas eagerly, which MultiWorkerMirroredStrategy
     # rejects (keras-team/keras#20585); only the optimizer is left to build.
+    # Building the optimizer here, not in the first step, also spares that
+    # step's tf.function a second trace (it retraces when it creates
+    # variables).
     del iterator, data_batch
-    if self._distribute_strategy is not None:
-      with self.distribute_strategy.scope():
-        self._symbolic_build()
+    with self.distribute_strategy.scope():
+      self._symbolic_build()
 
   def train_step(self, data):
     """One optimizer step on a batch of integer pixels (and labels), dequantized here."""

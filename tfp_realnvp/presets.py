@@ -21,6 +21,8 @@ import math
 from tfp_realnvp import data
 from tfp_realnvp.model import official_gradient_clip_norm
 
+#: L2 coefficient on the scale parameters, per image in nats (paper sec. 4.1;
+#: official code: l2_coeff).
 PAPER_L2 = 5e-5
 
 
@@ -57,7 +59,13 @@ class Preset:
   gradient_clip_norm: float | None = None
 
   def train_fields(self):
-    """The `TrainConfig` fields this preset sets, as a dict (clipping resolved)."""
+    """The `TrainConfig` fields this preset sets, as a dict (clipping resolved).
+
+    Returns:
+      dict: field name -> value of every field but `source`;
+      `gradient_clip_norm` None becomes the official clipping 100 / (D ln 2)
+      for the data set's D (`official_gradient_clip_norm`).
+    """
     fields = dataclasses.asdict(self)
     del fields["source"]
     if self.gradient_clip_norm is None:
@@ -66,10 +74,18 @@ class Preset:
     return fields
 
   def steps_per_epoch(self):
-    """Full batches in one pass over the data set's train split."""
+    """Full batches in one pass over the data set's train split.
+
+    Returns:
+      int: the train split's size (`DatasetSpec.num_train_examples`) //
+      `batch_size`.
+    """
     return data.spec(self.dataset).num_train_examples // self.batch_size
 
 
+#: Preset name -> `Preset`; each preset's `source` names where its values come from.
+#:
+#: :meta hide-value:
 PRESETS = {
     "cifar10": Preset(
         "cifar10", num_scales=2, num_res_blocks=8, filters=64, epochs=100,
@@ -107,11 +123,18 @@ PRESETS = {
                "1.586 bits/dim; 1.626 with the paper's L2 and a cosine "
                "schedule; README: Results on the bundled MNIST)"),
 }
+#: The preset names (the keys of `PRESETS`).
 PRESET_NAMES = tuple(PRESETS)
 
 
 def get(name):
   """The `Preset` called `name`.
+
+  Args:
+    name: one of `PRESET_NAMES`.
+
+  Returns:
+    The `Preset` (the entry of `PRESETS`).
 
   Raises:
     ValueError: for an unknown name, listing the known ones.

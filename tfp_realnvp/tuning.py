@@ -17,7 +17,12 @@ from tfp_realnvp.training import RunConfig
 from tfp_realnvp.training import held_out_data
 from tfp_realnvp.training import make_datasets
 
+#: What every search minimizes, the held-out bits/dim (`fit`'s val_bits_per_dim).
+#:
+#: :meta hide-value:
 OBJECTIVE = keras_tuner.Objective("val_bits_per_dim", direction="min")
+#: Search algorithms `make_tuner` accepts (KerasTuner's RandomSearch,
+#: Hyperband, BayesianOptimization).
 TUNERS = ("random", "hyperband", "bayesian")
 
 
@@ -29,11 +34,13 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
   """Search space over the RealNVP architecture and learning rate.
 
   Hyper-parameters (each range inclusive and configurable):
-    num_scales: int in `num_scales` (clipped to what the image shape allows,
-      so no trial asks for more scales than H and W can be halved);
-    num_coupling_layers, num_res_blocks: ints in their ranges;
-    filters: one of `filters`;
-    learning_rate: log-uniform in `learning_rate`.
+
+  - num_scales: int in `num_scales` (clipped to what the image shape allows,
+    so no trial asks for more scales than H and W can be halved);
+  - num_coupling_layers, num_res_blocks: ints in their ranges;
+  - filters: one of `filters`;
+  - learning_rate: log-uniform in `learning_rate`.
+
   The image shape and `num_classes` are fixed by the data.
   """
 
@@ -99,6 +106,22 @@ def make_tuner(kind, hypermodel, max_trials, max_epochs, directory,
   `<directory>/<project_name>` (any TensorFlow filesystem), so an interrupted
   search resumes where it stopped.
 
+  Args:
+    kind: "random", "hyperband" or "bayesian".
+    hypermodel: the search space, a `RealNVPHyperModel`.
+    max_trials: int >= 1, trials of a random or Bayesian search.
+    max_epochs: int, Hyperband's largest budget in epochs (raised to 2).
+    directory: parent directory of the search.
+    project_name: the search's subdirectory of `directory`.
+    distribution_strategy: a `tf.distribute.Strategy` under which the trials
+      build and train their models, or None.
+    seed: int seed of the tuner's hyper-parameter sampling.
+
+  Returns:
+    A `keras_tuner.RandomSearch`, `keras_tuner.Hyperband` or
+    `keras_tuner.BayesianOptimization` with objective `OBJECTIVE` that
+    reloads the trials of `<directory>/<project_name>` (overwrite=False).
+
   Raises:
     ValueError: for an unknown kind.
   """
@@ -120,8 +143,15 @@ def make_tuner(kind, hypermodel, max_trials, max_epochs, directory,
 def trial_summary(tuner):
   """Every trial, best first: id, status, hyper-parameters, val_bits_per_dim.
 
+  Args:
+    tuner: a KerasTuner tuner (`make_tuner`), after or during `search`.
+
   Returns:
-    List of dicts; trials without a score come last.
+    list of dict: one per trial, with `trial_id` (str), `status`
+    (KerasTuner's, e.g. "COMPLETED", "FAILED"), `hyperparameters` (name ->
+    value) and `val_bits_per_dim` (the trial's score, its best epoch's
+    value in bits/dim, or None); sorted by score, trials without a score
+    last.
   """
   rows = []
   for trial in tuner.oracle.trials.values():
@@ -133,7 +163,17 @@ def trial_summary(tuner):
 
 
 def summary_table(rows):
-  """The summary as a fixed-width text table, best first."""
+  """The summary as a fixed-width text table, best first.
+
+  Args:
+    rows: `trial_summary` rows, in the order to print.
+
+  Returns:
+    str: a header line (rank, trial, status, val_bits_per_dim, then the
+    hyper-parameter names, sorted) and a line per row, columns padded and
+    separated by two spaces; scores with 4 decimals, other floats with 3
+    significant digits, "-" where a value is missing; ends with a newline.
+  """
   names = sorted({name for row in rows for name in row["hyperparameters"]})
   header = ["rank", "trial", "status", "val_bits_per_dim"] + names
   lines = [header]
@@ -154,7 +194,17 @@ def _format(value):
 
 
 def write_summary(rows, output_dir):
-  """Writes summary.json and summary.txt to `output_dir`; returns their paths."""
+  """Writes summary.json and summary.txt to `output_dir`; returns their paths.
+
+  Args:
+    rows: `trial_summary` rows.
+    output_dir: directory (local or any TensorFlow filesystem), created if
+      missing.
+
+  Returns:
+    (json_path, text_path), the paths of summary.json (`rows` as JSON) and
+    summary.txt (`summary_table(rows)`).
+  """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.io.gfile.makedirs(output_dir)
   json_path = os.path.join(output_dir, "summary.json")
@@ -173,6 +223,22 @@ class TuneConfig(RunConfig):
   Adds to `RunConfig` the tuner and its search space: ranges are
   (min, max); `filters` lists candidates. `epochs` trains each trial
   (Hyperband's largest budget).
+
+  Attributes:
+    dataset, batch_size, steps_per_epoch, conditional: as in `RunConfig`.
+    export_dir, model_name, data_dir, download: as in `RunConfig`.
+    strategy, seed, verbose: as in `RunConfig`.
+    epochs: int >= 1, training epochs of each trial (Hyperband: the
+      largest budget).
+    output_dir: directory of search/ (the trials), summary.json,
+      summary.txt and best.keras.
+    tuner: the search algorithm, one of `TUNERS`.
+    max_trials: int >= 1, trials of a random or Bayesian search.
+    num_scales, num_coupling_layers, num_res_blocks: (min, max) int ranges
+      searched (`RealNVPHyperModel`).
+    filters: candidate feature-map counts.
+    learning_rate: (min, max) of Adam's learning rate, searched on a log
+      scale.
 
   Raises:
     ValueError: as `RunConfig`, an unknown tuner, or max_trials < 1.
@@ -202,12 +268,18 @@ def tune(config):
   first), the tuner's trials under `<output_dir>/search/`, `best.keras`, and
   a SavedModel of the best model under `<export_dir>/<name>/<version>/`.
 
+  Args:
+    config: a `TuneConfig`.
+
   Returns:
-    dict with the summary rows, the best hyper-parameters, the best model's
-    held-out bits/dim and the SavedModel path.
+    dict: `trials` (the `trial_summary` rows), `best_hyperparameters` (the
+    first row's), `test_bits_per_dim` (float, the best model on the data
+    set's `eval_split`) and `saved_model` (the version directory).
 
   Raises:
     ValueError: bad configuration or data set name;
+    tfp_realnvp.data.DatasetUnavailableError: when a TFDS data set is
+      missing.
     SearchFailedError: when no trial completed.
   """
   keras.utils.set_random_seed(config.seed)

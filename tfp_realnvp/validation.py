@@ -86,6 +86,14 @@ def images(pixels, image_shape, dtype):
 def latents(values, image_shape, dtype):
   """Validates latents [N, H, W, C] (the layout of `RealNVP.encode`) and casts to `dtype`.
 
+  Args:
+    values: array-like [N, H, W, C] of a float dtype.
+    image_shape: expected (H, W, C).
+    dtype: float dtype of the result.
+
+  Returns:
+    A new `dtype` tensor [N, H, W, C].
+
   Raises:
     ValueError: wrong rank, shape or dtype, or NaN/infinite values.
   """
@@ -169,6 +177,13 @@ def clip_pixels(pixels):
 
   The logit transform's range reaches slightly beyond [0, 256), and rounding
   can turn values just below 256 into 256 itself; the result keeps the dtype.
+
+  Args:
+    pixels: float `tf.Tensor` of pixel values, any shape.
+
+  Returns:
+    tf.Tensor: of `pixels`' shape and dtype, values in [0, 256); the
+    largest is the dtype's largest number below 256.
   """
   largest_pixel = np.nextafter(PIXEL_UPPER_BOUND, 0,
                                dtype=pixels.dtype.as_numpy_dtype)

@@ -13,10 +13,19 @@ from tfp_realnvp.bijectors.augmented import AugmentedBijector
 def batch_moments(tensor):
   """Per-channel mean and biased variance [C] of `tensor` [N, H, W, C] over N, H, W.
 
-  Under a distribution strategy with several replicas the statistics are those
+  The batch statistics of the paper's batch normalization (sec. 3.7). Under a
+  distribution strategy with several replicas the statistics are those
   of the global batch: the replicas' sums are all-reduced (synchronized batch
   normalization), so that training on k replicas normalizes exactly as on one
   device with the same global batch.
+
+  Args:
+    tensor: float tensor [N, H, W, C] (the input of
+      `BatchNormalization.inverse`).
+
+  Returns:
+    (mean, variance), each a tensor [C] of `tensor`'s dtype; the variance is
+    biased (divided by the count N * H * W, as `tf.nn.moments`).
   """
   context = tf.distribute.get_replica_context()
   if context is None or context.num_replicas_in_sync == 1:
@@ -55,7 +64,9 @@ class BatchNormalization(AugmentedBijector):
   accepted_kwargs = ("training",)
 
   def __init__(self, moments, validate_args=False, name="batch_norm"):
-    """Args:
+    """Builds the batch normalization.
+
+    Args:
       moments: a built `tfp_realnvp.layers.MovingMoments` layer holding the
         running mean and variance [C] and epsilon.
       validate_args: Python bool, TFP's argument validation flag.

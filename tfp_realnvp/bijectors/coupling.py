@@ -15,6 +15,7 @@ tfb = tfp.bijectors
 
 CHECKERBOARD = "checkerboard"
 CHANNEL = "channel"
+#: Mask types `make_mask` accepts (paper sec. 3.4).
 MASK_TYPES = (CHECKERBOARD, CHANNEL)
 
 
@@ -62,6 +63,16 @@ def channel_mask(event_shape, parity):
 
 def make_mask(mask_type, event_shape, parity):
   """Returns the 0/1 mask [H, W, C] for `mask_type` in ('checkerboard', 'channel').
+
+  Args:
+    mask_type: "checkerboard" (`checkerboard_mask`) or "channel"
+      (`channel_mask`), the two masks of paper sec. 3.4.
+    event_shape: (H, W, C) of the coupling's input.
+    parity: 0 or 1, as in `checkerboard_mask` and `channel_mask`.
+
+  Returns:
+    float32 numpy array [H, W, C] of 0/1; 1 marks the conditioning part that
+    passes through unchanged.
 
   Raises:
     ValueError: for an unknown mask type or an odd channel count with 'channel'.
@@ -114,6 +125,9 @@ class AffineCoupling(AugmentedBijector):
         live in the layer).
       validate_args: Python bool, TFP's argument validation flag.
       name: bijector name, unique within its chain (kwargs are routed by name).
+
+    Raises:
+      ValueError: if `mask` is not of rank 3 [H, W, C].
     """
     parameters = dict(locals())
     self._mask = np.asarray(mask, dtype=np.float32)

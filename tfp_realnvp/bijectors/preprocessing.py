@@ -5,6 +5,7 @@ import tensorflow_probability as tfp
 
 tfb = tfp.bijectors
 
+#: Pixel values per channel of 8-bit images; pixels lie in [0, PIXEL_LEVELS).
 PIXEL_LEVELS = 256.0
 
 

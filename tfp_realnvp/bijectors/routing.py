@@ -22,6 +22,18 @@ def route_kwargs(bijector, **kwargs):
 
   Example: `flow.inverse(x, **route_kwargs(flow, conditional_input=c))`.
 
+  Args:
+    bijector: a TFP bijector: a `tfb.Chain`, `tfb.Invert` or `FactorOut`
+      (searched recursively), or a leaf bijector.
+    **kwargs: the keyword arguments to deliver, e.g.
+      `conditional_input=` (float [N, K]) and `training=` (Python bool).
+
+  Returns:
+    dict: for `bijector.forward`/`inverse` and their log-determinants; for
+    a chain, member name -> that member's routed dict (members that take none
+    of `kwargs` are left out); for a leaf, the entries of `kwargs` it
+    accepts. Empty when no bijector takes any.
+
   Raises:
     ValueError: if two members of one chain that take keyword arguments
       share a name (routing would be ambiguous).

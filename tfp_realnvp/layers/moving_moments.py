@@ -46,7 +46,15 @@ class MovingMoments(keras.layers.Layer):
         aggregation="mean", name="moving_variance")
 
   def update(self, mean, variance):
-    """Moves the running averages towards `mean` and `variance` ([C] each)."""
+    """Moves the running averages towards `mean` and `variance` ([C] each).
+
+    m <- momentum * m + (1 - momentum) * batch, for each of the two.
+
+    Args:
+      mean, variance: float tensors [C], a batch's statistics
+        (`tfp_realnvp.bijectors.batch_norm.batch_moments`); cast to the
+        weights' dtype.
+    """
     for average, value in ((self.moving_mean, mean),
                            (self.moving_variance, variance)):
       value = keras.ops.cast(value, average.dtype)

@@ -1,0 +1,165 @@
+"""TensorBoard logging during fit: bits/dim scalars and sample grids, read back from the event files."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfp_realnvp
+from tfp_realnvp import callbacks
+from tfp_realnvp.callbacks import TensorBoardSamples
+from tfp_realnvp.callbacks import tensorboard_callbacks
+from tfp_realnvp.distribute import get_strategy
+from tfp_realnvp.sampling import draw_sample_grid
+from tfp_realnvp.sampling import keras_sampler
+
+IMAGE_SHAPE = (8, 8, 1)
+NUM_CLASSES = 3
+
+
+def read_events(run_dir):
+  """{tag: [(step, value)]} of every event file in a TensorBoard run directory.
+
+  Scalars come back as float numpy scalars, images as decoded uint8 arrays
+  [height, width, channels].
+  """
+  events = {}
+  for path in sorted(run_dir.glob("events.out.tfevents.*")):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      for value in event.summary.value:
+        array = tf.make_ndarray(value.tensor)
+        if value.metadata.plugin_data.plugin_name == "images":
+          # [width, height, PNG of each image]
+          array = tf.io.decode_png(array[2]).numpy()
+        events.setdefault(value.tag, []).append((event.step, array))
+  return events
+
+
+def tiny_model(conditional):
+  return tfp_realnvp.RealNVP(
+      IMAGE_SHAPE, num_scales=1, num_coupling_layers=1, num_res_blocks=1,
+      filters=4, num_classes=NUM_CLASSES if conditional else None)
+
+
+def datasets(conditional, count=32, batch_size=8):
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (count,) + IMAGE_SHAPE).astype(np.uint8)
+  labels = rng.integers(0, NUM_CLASSES, count)
+  examples = (images, labels) if conditional else images
+  dataset = tf.data.Dataset.from_tensor_slices(examples)
+  return (dataset.batch(batch_size).repeat(),
+          dataset.take(batch_size * 2).batch(batch_size))
+
+
+def assert_scalars_match_history(log_dir, history, epochs):
+  for run, key in (("train", "bits_per_dim"),
+                   ("validation", "val_bits_per_dim")):
+    logged = dict(read_events(log_dir / run)["epoch_bits_per_dim"])
+    assert sorted(logged) == list(range(epochs)), run
+    # Both are the float32 metric value: exactly equal.
+    assert [np.float32(logged[epoch]) for epoch in range(epochs)] == [
+        np.float32(value) for value in history[key]], run
+
+
+@pytest.mark.parametrize("conditional, mirrored", [(True, False),
+                                                   (False, True)])
+def test_fit_logs_bits_per_dim_and_sample_grids(tmp_path, conditional,
+                                                mirrored):
+  keras.utils.set_random_seed(0)
+  strategy = (get_strategy("mirrored", ["/cpu:0", "/cpu:1"]) if mirrored
+              else tf.distribute.get_strategy())
+  with strategy.scope():
+    model = tiny_model(conditional)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+  train, validation = datasets(conditional)
+  log_dir = tmp_path / "tensorboard"
+  history = model.fit(train, validation_data=validation, epochs=3,
+                      steps_per_epoch=2, verbose=0, shuffle=False,
+                      callbacks=tensorboard_callbacks(
+                          str(log_dir), temperature=0.7, every_n_epochs=2,
+                          seed=5))
+  assert_scalars_match_history(log_dir, history.history, 3)
+
+  grids = read_events(log_dir / "samples")["samples"]
+  # Every second epoch (epoch index 1) and the last one (index 2).
+  assert [step for step, _ in grids] == [1, 2]
+  rows, columns = (NUM_CLASSES, 10) if conditional else (8, 8)
+  height, width, channels = IMAGE_SHAPE
+  for _, grid in grids:
+    assert grid.dtype == np.uint8
+    assert grid.shape == (rows * (height + 1) + 1, columns * (width + 1) + 1,
+                          channels)
+    assert grid.std() > 10  # Samples, not a constant or empty grid.
+  # The last grid shows the trained model's samples at the fixed seed, and
+  # the model changed since the first grid.
+  final = draw_sample_grid(keras_sampler(model), [0.7], seed=5).image()
+  np.testing.assert_array_equal(grids[-1][1], final)
+  assert not np.array_equal(grids[0][1], grids[1][1])
+
+
+class InterruptAt(keras.callbacks.Callback):
+  """Raises in the first batch of `epoch` once: a run killed mid-epoch."""
+
+  def __init__(self, epoch):
+    super().__init__()
+    self.epoch, self.fired, self._current = epoch, False, None
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._current = epoch
+
+  def on_train_batch_end(self, batch, logs=None):
+    if self._current == self.epoch and not self.fired:
+      self.fired = True
+      raise RuntimeError("interrupted")
+
+
+def test_a_resumed_fit_logs_every_epoch_once(tmp_path):
+  keras.utils.set_random_seed(0)
+  model = tiny_model(conditional=False)
+  model.compile()
+  train, validation = datasets(conditional=False)
+  log_dir = tmp_path / "tensorboard"
+  interrupt = InterruptAt(2)
+  fit_callbacks = [keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+                   interrupt, *tensorboard_callbacks(str(log_dir), seed=1)]
+  with pytest.raises(RuntimeError, match="interrupted"):
+    model.fit(train, validation_data=validation, epochs=4, steps_per_epoch=1,
+              verbose=0, shuffle=False, callbacks=fit_callbacks)
+  history = model.fit(train, validation_data=validation, epochs=4,
+                      steps_per_epoch=1, verbose=0, shuffle=False,
+                      callbacks=fit_callbacks)
+  assert len(history.history["bits_per_dim"]) == 2  # Epochs 2 and 3 only.
+  train_logged = read_events(log_dir / "train")["epoch_bits_per_dim"]
+  assert sorted(step for step, _ in train_logged) == [0, 1, 2, 3]
+  assert [np.float32(value) for step, value in train_logged if step >= 2] == [
+      np.float32(value) for value in history.history["bits_per_dim"]]
+  grids = read_events(log_dir / "samples")["samples"]
+  assert sorted(step for step, _ in grids) == [0, 1, 2, 3]
+
+
+def test_only_the_chief_writes(tmp_path, monkeypatch):
+  model = tiny_model(conditional=True)
+  for chief, log_dir in ((False, tmp_path / "worker"), (True, tmp_path / "chief")):
+    monkeypatch.setattr(callbacks, "is_chief", lambda strategy, c=chief: c)
+    callback = TensorBoardSamples(str(log_dir))
+    callback.set_model(model)
+    callback.set_params({"epochs": 1})
+    callback.on_train_begin()
+    callback.on_epoch_end(0, {"bits_per_dim": 5.0})
+    callback.on_train_end()
+    assert (log_dir / "samples").exists() == chief
+
+
+def test_config_round_trip_and_bad_arguments(tmp_path):
+  callback = TensorBoardSamples(str(tmp_path), temperature=0.5,
+                                every_n_epochs=3, seed=2, num_columns=4)
+  config = callback.get_config()
+  assert config == {"log_dir": str(tmp_path), "temperature": 0.5,
+                    "every_n_epochs": 3, "seed": 2, "num_columns": 4}
+  assert TensorBoardSamples.from_config(config).get_config() == config
+  for kwargs, message in [({"temperature": 0.0}, "temperature must be"),
+                          ({"temperature": float("nan")}, "temperature must"),
+                          ({"every_n_epochs": 0}, "every_n_epochs must be"),
+                          ({"num_columns": 0}, "num_columns must be")]:
+    with pytest.raises(ValueError, match=message):
+      TensorBoardSamples(str(tmp_path), **kwargs)

@@ -1,0 +1,220 @@
+"""Sample grids (`tfp-realnvp sample`): .keras vs SavedModel, seeds, layout, bad input."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from test_model import perturbed_model  # Every weight non-trivial.
+from tfp_realnvp import cli
+from tfp_realnvp import sampling
+from tfp_realnvp.export import export_saved_model
+
+NUM_CLASSES = 3
+GRAY = sampling.FILLER_PIXEL
+TINY = dict(num_scales=1, num_coupling_layers=1, filters=4)
+
+
+@pytest.fixture(scope="module")
+def conditional_paths(tmp_path_factory):
+  """(model, .keras path, SavedModel path) of a conditional 8x8 grayscale model."""
+  root = tmp_path_factory.mktemp("sampling")
+  model = perturbed_model(num_classes=NUM_CLASSES, image_shape=(8, 8, 1),
+                          **TINY)
+  keras_path = root / "model.keras"
+  model.save(keras_path)
+  return model, str(keras_path), export_saved_model(model, str(root), "m")
+
+
+@pytest.fixture(scope="module")
+def unconditional_paths(tmp_path_factory):
+  """(model, .keras path, .weights.h5 path, config.json path), RGB images."""
+  root = tmp_path_factory.mktemp("unconditional")
+  model = perturbed_model(num_classes=None, image_shape=(8, 8, 3), **TINY)
+  model.save(root / "model.keras")
+  model.save_weights(root / "best.weights.h5")
+  (root / "config.json").write_text(json.dumps(model.get_config()))
+  return (model, str(root / "model.keras"), str(root / "best.weights.h5"),
+          str(root / "config.json"))
+
+
+def run_sample(capsys, *args):
+  """`tfp-realnvp sample ...`: (exit status, JSON summary or None, stderr)."""
+  status = cli.main(["sample", *map(str, args)])
+  captured = capsys.readouterr()
+  summary = json.loads(captured.out) if status == 0 else None
+  return status, summary, captured.err
+
+
+def png(path):
+  return np.asarray(Image.open(path))
+
+
+def test_a_keras_file_and_its_saved_model_draw_the_same_samples(
+    conditional_paths):
+  model, keras_path, saved_model = conditional_paths
+  from_keras = sampling.load_sampler(keras_path)
+  from_saved_model = sampling.load_sampler(saved_model)
+  # The SavedModel records no config: shape and classes come from the graph.
+  assert from_saved_model.image_shape == model.image_shape
+  assert from_saved_model.conditional
+  assert from_saved_model.num_classes == NUM_CLASSES
+  grids = [sampling.draw_sample_grid(sampler, [0.5, 1.0], seed=7)
+           for sampler in (from_keras, from_saved_model)]
+  # Eager Keras and the SavedModel's graph round differently: measured
+  # 6e-5 pixel levels at most, well below the 1.0 of a gray level.
+  np.testing.assert_allclose(grids[1].tiles, grids[0].tiles, rtol=0,
+                             atol=1e-3)
+  assert grids[0].tiles.std() > 10  # Real samples, not a constant.
+  other_seed = sampling.draw_sample_grid(from_saved_model, [0.5, 1.0], seed=8)
+  assert np.abs(other_seed.tiles - grids[1].tiles).max() > 10
+
+
+def test_the_same_seed_writes_the_same_png(conditional_paths, tmp_path,
+                                           capsys):
+  _, keras_path, saved_model = conditional_paths
+  outputs = {}
+  for name, model_path, seed in [("keras", keras_path, 3),
+                                 ("keras_again", keras_path, 3),
+                                 ("saved", saved_model, 3)]:
+    outputs[name] = tmp_path / f"{name}.png"
+    status, _, error = run_sample(capsys, model_path, "--output",
+                                  outputs[name], "--seed", seed,
+                                  "--temperature", "0.6", "1.0")
+    assert status == 0, error
+  assert outputs["keras"].read_bytes() == outputs["keras_again"].read_bytes()
+  saved_model_sampler = sampling.load_sampler(saved_model)
+  again = tmp_path / "saved_again.png"
+  sampling.write_sample_grid(saved_model_sampler, again, [0.6, 1.0], seed=3)
+  assert again.read_bytes() == outputs["saved"].read_bytes()
+  # float32 rounding may move a pixel across a gray-level boundary.
+  difference = np.abs(png(outputs["saved"]).astype(int)
+                      - png(outputs["keras"]).astype(int))
+  assert difference.max() <= 1 and np.mean(difference > 0) < 1e-3
+
+
+def test_without_a_seed_the_saved_model_samples_through_its_signature(
+    conditional_paths):
+  _, _, saved_model = conditional_paths
+  sampler = sampling.load_sampler(saved_model)
+  labels = np.array([0, 2, 1], np.int64)
+  first, second = (sampler.sample(np.full(3, 0.7, np.float32), labels, None)
+                   for _ in range(2))
+  assert first.shape == (3, 8, 8, 1) and first.dtype == np.float32
+  assert 0 <= first.min() and first.max() < 256
+  assert np.abs(first - second).max() > 10  # Unseeded: fresh draws.
+
+
+def test_blocks_of_rows_per_temperature_share_their_latents(
+    unconditional_paths):
+  model, keras_path, _, _ = unconditional_paths
+  grid = sampling.draw_sample_grid(sampling.load_sampler(keras_path),
+                                   [0.2, 0.4], num_samples=5, num_columns=3,
+                                   seed=11)
+  assert grid.tiles.shape == (12, 8, 8, 3) and grid.num_rows == 4
+  assert grid.samples_per_temperature == 5 and grid.labels is None
+  # Each block: 5 samples, then a gray filler tile to complete its 2 rows.
+  for filler in (5, 11):
+    np.testing.assert_array_equal(grid.tiles[filler], GRAY)
+  cold, warm = grid.tiles[:5], grid.tiles[6:11]
+  assert 0 < cold.min() and cold.max() < 255.99  # Nothing clipped.
+  assert 0 < warm.min() and warm.max() < 255.99
+  # The same latents z at both temperatures: encode(x_T) = T z.
+  np.testing.assert_allclose(model.encode(cold).numpy() / 0.2,
+                             model.encode(warm).numpy() / 0.4, atol=2e-3)
+  assert grid.image().shape == (4 * 9 + 1, 3 * 9 + 1, 3)
+
+
+def test_a_checkpoint_with_its_config_samples_like_the_keras_file(
+    unconditional_paths, tmp_path, capsys):
+  _, keras_path, weights_path, config_path = unconditional_paths
+  status, summary, _ = run_sample(capsys, keras_path, "--output",
+                                  tmp_path / "a.png", "--num-samples", 6)
+  assert status == 0
+  # One temperature: 6 samples in rows of 8 (the unconditional default).
+  assert (summary["rows"], summary["columns"]) == (1, 8)
+  image = png(tmp_path / "a.png")
+  assert list(image.shape) == summary["image_size"] + [3]
+  assert image.shape == (2 * (1 * 9 + 1), 2 * (8 * 9 + 1), 3)
+  status, _, _ = run_sample(capsys, weights_path, "--config", config_path,
+                            "--output", tmp_path / "sub" / "b.png",
+                            "--num-samples", 6)
+  assert status == 0
+  np.testing.assert_array_equal(png(tmp_path / "sub" / "b.png"), image)
+
+
+def test_a_conditional_model_gets_a_row_per_class_by_default(
+    conditional_paths, tmp_path, capsys):
+  _, _, saved_model = conditional_paths
+  status, summary, _ = run_sample(capsys, saved_model, "--output",
+                                  tmp_path / "classes.png")
+  assert status == 0
+  assert (summary["rows"], summary["columns"]) == (NUM_CLASSES, 10)
+  assert png(tmp_path / "classes.png").shape == (2 * (3 * 9 + 1),
+                                                 2 * (10 * 9 + 1))
+  sampler = sampling.load_sampler(saved_model)
+  grid = sampling.draw_sample_grid(sampler)
+  assert grid.labels == np.repeat(np.arange(NUM_CLASSES), 10).tolist()
+  # The same latents all labelled 0: the first row agrees, the others not.
+  all_zeros = sampler.sample(np.full(30, 0.8, np.float32),
+                             np.zeros(30, np.int64), 0)
+  np.testing.assert_array_equal(all_zeros[:10], grid.tiles[:10])
+  for row in (1, 2):
+    assert np.abs(all_zeros[10 * row:10 * row + 10]
+                  - grid.tiles[10 * row:10 * row + 10]).max() > 10
+  status, summary, _ = run_sample(capsys, saved_model, "--output",
+                                  tmp_path / "chosen.png", "--labels", 2, 0,
+                                  "--num-columns", 1)
+  assert status == 0
+  assert (summary["rows"], summary["columns"]) == (2, 1)
+
+
+@pytest.mark.parametrize("model_kind, flags, message", [
+    ("unconditional", ["--labels", "1"], "unconditional: it takes no labels"),
+    ("conditional", ["--labels", "0", "3"], r"labels must lie in \[0, 3\)"),
+    ("saved_model", ["--labels", "-1"], r"labels must lie in \[0, 3\)"),
+    ("conditional", ["--num-samples", "4"], "class-conditional: it needs one "
+                                            "label per sample"),
+    ("conditional", ["--temperature", "0.5", "0"],
+     r"temperature must be finite and > 0.*got \[0.0\]"),
+    ("unconditional", ["--temperature", "-1"], "temperature must be finite"),
+    ("conditional", ["--num-columns", "0"], "num_columns must be an int >= 1"),
+    ("unconditional", ["--num-samples", "0"],
+     "num_samples must be an int >= 1"),
+    ("missing", [], "No model file at"),
+    ("directory", [], "without saved_model.pb"),
+    ("checkpoint", [], "holds weights only"),
+])
+def test_bad_requests_are_clear_errors(conditional_paths, unconditional_paths,
+                                       tmp_path, capsys, model_kind, flags,
+                                       message):
+  paths = {"conditional": conditional_paths[1],
+           "saved_model": conditional_paths[2],
+           "unconditional": unconditional_paths[1],
+           "checkpoint": unconditional_paths[2],
+           "missing": tmp_path / "missing.keras", "directory": tmp_path}
+  output = tmp_path / "out.png"
+  status, _, error = run_sample(capsys, paths[model_kind], "--output", output,
+                                *flags)
+  assert status == 2
+  assert error.startswith("tfp-realnvp: error:")
+  assert re.search(message, error), error
+  assert not output.exists()
+
+
+def test_labels_and_num_samples_exclude_each_other(conditional_paths, capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(["sample", conditional_paths[1], "--output", "x.png",
+              "--labels", "1", "--num-samples", "2"])
+  assert exit_info.value.code == 2
+  assert "not allowed with argument" in capsys.readouterr().err
+  sampler = sampling.load_sampler(conditional_paths[1])
+  with pytest.raises(ValueError, match="labels .* or num_samples, not both"):
+    sampling.draw_sample_grid(sampler, labels=[1], num_samples=2)
+  with pytest.raises(ValueError, match="labels must be ints"):
+    sampling.draw_sample_grid(sampler, labels=[1.5])
+  with pytest.raises(ValueError, match="one or more temperatures"):
+    sampling.draw_sample_grid(sampler, temperatures=[])

@@ -1,0 +1,163 @@
+"""Keras callbacks for RealNVP training: TensorBoard logs of bits/dim and sample grids."""
+
+import math
+import os
+
+import keras
+import tensorflow as tf
+
+from tfp_realnvp.distribute import is_chief
+from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
+from tfp_realnvp.sampling import draw_sample_grid
+from tfp_realnvp.sampling import keras_sampler
+
+SAMPLES_RUN = "samples"
+SAMPLES_TAG = "samples"
+
+
+def tensorboard_callbacks(log_dir, temperature=DEFAULT_TEMPERATURE,
+                          every_n_epochs=1, seed=0, num_columns=None):
+  """The callbacks that log a RealNVP's training to TensorBoard under `log_dir`.
+
+  Returns `[keras.callbacks.TensorBoard(log_dir, write_graph=False),
+  TensorBoardSamples(log_dir, ...)]`; pass them to `fit` after the callbacks
+  that add to the logs. TensorBoard then shows, with step = the 0-based
+  epoch index (as `fit`'s History and history.csv):
+
+  - run `train`: scalars `epoch_bits_per_dim` (training bits/dim),
+    `epoch_loss`, `epoch_learning_rate` and any other log entry (train adds
+    `epoch_images_per_second`);
+  - run `validation`: `epoch_bits_per_dim` of the validation data (the
+    `val_` entries), drawn in the same chart as the training curve;
+  - run `samples`: the image `samples` (`TensorBoardSamples`).
+
+  The graph is not written: the TFP flow's graph is large and says little.
+
+  Args:
+    log_dir: directory of the runs (local or any TensorFlow filesystem); view
+      them with `tensorboard --logdir <log_dir>`.
+    temperature, every_n_epochs, seed, num_columns: as `TensorBoardSamples`.
+
+  Returns:
+    list of two `keras.callbacks.Callback`.
+
+  Raises:
+    ValueError: as `TensorBoardSamples`.
+  """
+  return [keras.callbacks.TensorBoard(log_dir, write_graph=False),
+          TensorBoardSamples(log_dir, temperature, every_n_epochs, seed,
+                             num_columns)]
+
+
+class TensorBoardSamples(keras.callbacks.Callback):
+  """Logs grids of a RealNVP's samples to TensorBoard during `fit`.
+
+  Writes the image `samples` to the run `<log_dir>/samples`, with step = the
+  0-based epoch index: a uint8 grid [1, rows * (H + 1) + 1,
+  columns * (W + 1) + 1, C] (`tfp_realnvp.sampling.SampleGrid.image`;
+  pixels 0..255, 1-pixel gray borders) of x = f^-1(T z), z ~ N(0, I) drawn
+  from the fixed `seed`, so that every epoch shows the same latents and the
+  grids show how the model changes: a row per class with `num_columns`
+  samples each for a conditional model, `num_columns`^2 samples otherwise
+  (the layout of train's samples.png). Logged every `every_n_epochs` epochs
+  and after the last epoch of `fit`.
+
+  Only images: the scalars come from `keras.callbacks.TensorBoard`
+  (`tensorboard_callbacks` returns both), which already writes every epoch
+  log -- training and validation bits/dim, loss, learning rate -- into the
+  runs `train` and `validation` of the same `log_dir`; writing them again
+  here would duplicate it. The images get a run of their own: TensorBoard
+  polls only the newest event file of a run directory for new data, so two
+  writers must not share one.
+
+  Under a distribution strategy only the chief writes
+  (`tfp_realnvp.distribute.is_chief`); other workers do nothing. Sampling
+  runs eagerly on the model at epoch end and needs no collective, so the
+  workers do not wait on each other. Place it after `BackupAndRestore`, so
+  an epoch is logged only once it is backed up (a resumed run does not log
+  an epoch twice).
+
+  Args:
+    log_dir: the TensorBoard log directory (local or any TensorFlow
+      filesystem); the images go to `<log_dir>/samples`.
+    temperature: float > 0, standard deviation of the latents (unit: prior
+      standard deviations; reduced-temperature sampling of Parmar et al.
+      2018 and Kingma & Dhariwal 2018, see `tfp_realnvp.sampling`).
+    every_n_epochs: int >= 1, epochs between grids.
+    seed: int, the latents' seed (the same at every epoch).
+    num_columns: int >= 1 samples per row, or None for 10 (conditional) or 8
+      (unconditional).
+
+  Raises:
+    ValueError: a temperature <= 0 or not finite, every_n_epochs < 1, or
+      num_columns < 1.
+  """
+
+  def __init__(self, log_dir, temperature=DEFAULT_TEMPERATURE,
+               every_n_epochs=1, seed=0, num_columns=None):
+    super().__init__()
+    if not (math.isfinite(temperature) and temperature > 0):
+      raise ValueError(f"temperature must be finite and > 0; got "
+                       f"{temperature}.")
+    if int(every_n_epochs) != every_n_epochs or every_n_epochs < 1:
+      raise ValueError(f"every_n_epochs must be an int >= 1; got "
+                       f"{every_n_epochs!r}.")
+    if num_columns is not None and (int(num_columns) != num_columns
+                                    or num_columns < 1):
+      raise ValueError(f"num_columns must be None or an int >= 1; got "
+                       f"{num_columns!r}.")
+    self.log_dir = str(log_dir)
+    self.temperature = float(temperature)
+    self.every_n_epochs = int(every_n_epochs)
+    self.seed = int(seed)
+    self.num_columns = None if num_columns is None else int(num_columns)
+    self._writer = None
+    self._active = True
+
+  def get_config(self):
+    """Constructor arguments; `TensorBoardSamples(**config)` rebuilds the callback.
+
+    Returns:
+      dict, JSON-serializable: log_dir, temperature, every_n_epochs, seed,
+      num_columns.
+    """
+    return {"log_dir": self.log_dir, "temperature": self.temperature,
+            "every_n_epochs": self.every_n_epochs, "seed": self.seed,
+            "num_columns": self.num_columns}
+
+  @classmethod
+  def from_config(cls, config):
+    """The callback `get_config` describes.
+
+    Args:
+      config: dict from `get_config`.
+
+    Returns:
+      a new `TensorBoardSamples`.
+    """
+    return cls(**config)
+
+  def on_train_begin(self, logs=None):
+    self._active = is_chief(self.model.distribute_strategy)
+
+  def on_epoch_end(self, epoch, logs=None):
+    if not (self._active and self._logs_samples(epoch)):
+      return
+    grid = draw_sample_grid(keras_sampler(self.model), [self.temperature],
+                            num_columns=self.num_columns, seed=self.seed)
+    if self._writer is None:
+      self._writer = tf.summary.create_file_writer(
+          os.path.join(self.log_dir, SAMPLES_RUN))
+    with self._writer.as_default():
+      tf.summary.image(SAMPLES_TAG, grid.image()[None], step=epoch,
+                       max_outputs=1)
+    self._writer.flush()
+
+  def on_train_end(self, logs=None):
+    if self._writer is not None:
+      self._writer.close()
+      self._writer = None
+
+  def _logs_samples(self, epoch):
+    last = self.params.get("epochs") if self.params else None
+    return (epoch + 1) % self.every_n_epochs == 0 or epoch + 1 == last
