@@ -44,14 +44,16 @@ def predict(loaded, body):
   from PyPI): the body is decoded as TF Serving's REST API documents it
   (tensorflow/serving, g3doc/api_rest.md, "Predict API"), run through the
   signature, and the outputs are encoded back:
-    - row format, `{"instances": [...]}`: one entry per example, an object
-      of named inputs (or, for a single-input signature, the bare value);
-      the entries are stacked into one batch per input. The answer is
-      `{"predictions": [...]}`, one entry per example: an object of named
-      outputs, or the bare value when the signature has one output.
-    - columnar format, `{"inputs": {...}}`: each named input given as a
-      whole batch (or the bare batch for a single-input signature). The
-      answer is `{"outputs": {...}}`, or the bare batch for one output.
+
+  - row format, `{"instances": [...]}`: one entry per example, an object
+    of named inputs (or, for a single-input signature, the bare value);
+    the entries are stacked into one batch per input. The answer is
+    `{"predictions": [...]}`, one entry per example: an object of named
+    outputs, or the bare value when the signature has one output.
+  - columnar format, `{"inputs": {...}}`: each named input given as a
+    whole batch (or the bare batch for a single-input signature). The
+    answer is `{"outputs": {...}}`, or the bare batch for one output.
+
   JSON numbers are cast to the signature's input dtypes (float32 pixels,
   latents and temperatures; int64 labels). `"signature_name"` defaults to
   "serving_default". Base64 (`{"b64": ...}`) values are not supported (no
