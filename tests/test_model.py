@@ -140,6 +140,8 @@ def test_extreme_pixels_have_finite_log_prob():
   assert np.all(np.isfinite(log_prob))
   uint8_pixels = np.full((1,) + SMALL_SHAPE, 255, np.uint8)
   assert np.isfinite(model.log_prob(uint8_pixels, np.array([1])).numpy()).all()
+  int8_pixels = np.full((1,) + SMALL_SHAPE, 127, np.int8)
+  assert np.isfinite(model.log_prob(int8_pixels, np.array([1])).numpy()).all()
 
 
 @pytest.mark.parametrize("pixels, labels, message", [
@@ -149,6 +151,10 @@ def test_extreme_pixels_have_finite_log_prob():
     (np.full((1, 8, 8, 2), np.nan, np.float32), [0], "NaN"),
     (np.full((1, 8, 8, 2), 256.0, np.float32), [0], r"outside \[0, 256\)"),
     (np.full((1, 8, 8, 2), -0.5, np.float32), [0], r"outside \[0, 256\)"),
+    # Compared in the pixels' own dtype: signed, wide and 16-bit types too.
+    (np.full((1, 8, 8, 2), -1, np.int8), [0], r"outside \[0, 256\)"),
+    (np.full((1, 8, 8, 2), 256, np.int32), [0], r"outside \[0, 256\)"),
+    (np.full((1, 8, 8, 2), 256, np.float16), [0], r"outside \[0, 256\)"),
     (np.zeros((1, 8, 8, 2), np.float32), [3], r"\[0, 3\)"),
     (np.zeros((1, 8, 8, 2), np.float32), [-1], r"\[0, 3\)"),
     (np.zeros((1, 8, 8, 2), np.float32), None, "labels are required"),

@@ -50,6 +50,19 @@ def _check_shape(tensor, what, expected_event_shape):
   return tf.ensure_shape(tensor, [None, *expected_event_shape])
 
 
+def _always_pixels(dtype):
+  """Whether every value of `dtype` lies in [0, 256) (uint8): no check needed."""
+  return dtype.is_integer and dtype.min >= 0 and dtype.max < PIXEL_UPPER_BOUND
+
+
+def _in_pixel_range(pixels):
+  """0 <= pixels < 256, compared in the pixels' own dtype (256 is exact in every float dtype)."""
+  in_range = pixels >= 0
+  if pixels.dtype.is_floating or pixels.dtype.max >= PIXEL_UPPER_BOUND:
+    in_range &= pixels < tf.cast(PIXEL_UPPER_BOUND, pixels.dtype)
+  return in_range
+
+
 def images(pixels, image_shape, dtype):
   """Validates images of pixel values in [0, 256) and casts them to `dtype`.
 
@@ -75,10 +88,10 @@ def images(pixels, image_shape, dtype):
     pixels = _check_value(tf.math.is_finite, pixels,
                           "images contain NaN or infinite values; expected "
                           "finite pixel values in [0, 256).")
-  pixels = _check_value(
-      lambda p: (p >= 0) & (tf.cast(p, tf.float64) < PIXEL_UPPER_BOUND),
-      pixels, "images contain pixel values outside [0, 256); expected uint8 "
-      "values or dequantized floats in [0, 256).")
+  if not _always_pixels(pixels.dtype):
+    pixels = _check_value(
+        _in_pixel_range, pixels, "images contain pixel values outside "
+        "[0, 256); expected uint8 values or dequantized floats in [0, 256).")
   # Casting can round a value just below 256 up to 256: clip it back.
   return tf.identity(clip_pixels(tf.cast(pixels, dtype)))
 

@@ -62,7 +62,8 @@ class FactorOut(AugmentedBijector):
     return self._num_factored
 
   def _split(self, tensor):
-    return tensor[..., :self._num_factored], tensor[..., self._num_factored:]
+    # tf.split's gradient is a concat; a slice's scatters into zeros.
+    return tf.split(tensor, [self._num_factored, -1], axis=-1)
 
   def _augmented_forward(self, x, **kwargs):
     factored, rest = self._split(x)
