@@ -23,8 +23,6 @@ from tfp_realnvp.bijectors import logit_transform
 from tfp_realnvp.bijectors import make_mask
 from tfp_realnvp.bijectors import route_kwargs
 from tfp_realnvp.bijectors import squeeze
-from tfp_realnvp.bijectors.network_input import make_network_input
-from tfp_realnvp.bijectors.network_input import split_layout
 from tfp_realnvp.layers import MovingMoments
 from tfp_realnvp.layers import ShiftAndLogScaleResNet
 
@@ -53,20 +51,12 @@ def random_input(shape, seed, loc=0.0, scale=1.0):
   return loc + scale * rng.standard_normal(shape)
 
 
-def make_network(event_shape, conditional_dims=None, seed=0, stddev=0.3,
-                 mask=None, network_input="masked"):
-  """A small s/t network with non-trivial weights (the output conv starts at 0).
-
-  Built for the masked layout on `event_shape`, or for `network_input` with
-  `mask`.
-  """
-  if mask is None:
-    mask = np.ones(event_shape, np.float32)
-  layout = make_network_input(network_input, mask)
-  network = ShiftAndLogScaleResNet(output_channels=layout.output_channels,
-                                   filters=8, num_res_blocks=1,
+def make_network(event_shape, conditional_dims=None, seed=0, stddev=0.3):
+  """A small s/t network with non-trivial weights (the output conv starts at 0)."""
+  network = ShiftAndLogScaleResNet(output_channels=event_shape[-1], filters=8,
+                                   num_res_blocks=1,
                                    conditional_dims=conditional_dims)
-  network.build((None,) + tuple(layout.input_shape))
+  network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
   rng = np.random.default_rng(seed)
   for weight in network.weights:
     weight.assign(rng.normal(0.0, stddev, weight.shape))
@@ -204,18 +194,15 @@ def test_make_mask_rejects_unknown_type():
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("network_input", ["masked", "split"])
 @pytest.mark.parametrize("conditional", [False, True],
                          ids=["unconditional", "conditional"])
 @pytest.mark.parametrize("parity", [0, 1])
 @pytest.mark.parametrize("mask_type", ["checkerboard", "channel"])
-def test_affine_coupling_bijection_and_log_det(mask_type, parity, conditional,
-                                               network_input):
+def test_affine_coupling_bijection_and_log_det(mask_type, parity, conditional):
   mask = make_mask(mask_type, EVENT_SHAPE, parity)
   network = make_network(EVENT_SHAPE, NUM_CLASSES if conditional else None,
-                         seed=parity + 2 * conditional, mask=mask,
-                         network_input=network_input)
-  coupling = AffineCoupling(mask, network, network_input=network_input)
+                         seed=parity + 2 * conditional)
+  coupling = AffineCoupling(mask, network)
   kwargs = {"conditional_input": one_hot([0, 2])} if conditional else {}
   x = random_input((2,) + EVENT_SHAPE, seed=1)
 
@@ -262,100 +249,6 @@ def test_affine_coupling_matches_formula():
   np.testing.assert_allclose(fldj.numpy(),
                              ((1 - mask) * log_scale).sum(axis=(1, 2, 3)),
                              rtol=RTOL, atol=ATOL)
-
-
-def numpy_space_to_depth(x):
-  """[N, H, W, C] -> [N, H/2, W/2, 4C], written out: channel (2 dy + dx) C + c."""
-  n, h, w, c = x.shape
-  out = np.empty((n, h // 2, w // 2, 4 * c))
-  for dy in range(2):
-    for dx in range(2):
-      out[..., (2 * dy + dx) * c:(2 * dy + dx + 1) * c] = x[:, dy::2, dx::2, :]
-  return out
-
-
-def numpy_depth_to_space(x):
-  n, h, w, c4 = x.shape
-  c = c4 // 4
-  out = np.empty((n, 2 * h, 2 * w, c))
-  for dy in range(2):
-    for dx in range(2):
-      out[:, dy::2, dx::2, :] = x[..., (2 * dy + dx) * c:(2 * dy + dx + 1) * c]
-  return out
-
-
-@pytest.mark.parametrize("parity", [0, 1])
-def test_split_checkerboard_coupling_matches_formula(parity):
-  """The split layout's network sees the squeezed conditioning pixels only.
-
-  For a checkerboard mask, the 2x2 block positions (0, 0) and (1, 1) (block
-  channels 0 and 3) are conditioning for parity 0, (0, 1) and (1, 0) for
-  parity 1; s and t come back on the other two.
-  """
-  mask = checkerboard_mask(EVENT_SHAPE, parity)
-  c = EVENT_SHAPE[-1]
-  groups = {0: ([0, 3], [1, 2]), 1: ([1, 2], [0, 3])}[parity]
-  conditioning, transformed = (
-      np.concatenate([np.arange(g * c, (g + 1) * c) for g in group])
-      for group in groups)
-  network = make_network(EVENT_SHAPE, seed=6, mask=mask,
-                         network_input="split")
-  coupling = AffineCoupling(mask, network, network_input="split")
-  assert coupling.network_input_shape == (2, 2, 2 * c)
-  assert coupling.network_output_channels == 2 * c
-  x = random_input((3,) + EVENT_SHAPE, seed=2)
-  net_in = numpy_space_to_depth(x)[..., conditioning]
-  log_scale, shift = (t.numpy() for t in network(fresh(net_in)))
-
-  def on_event(values):
-    squeezed = np.zeros((3, 2, 2, 4 * c))
-    squeezed[..., transformed] = values
-    return numpy_depth_to_space(squeezed)
-
-  log_scale, shift = on_event(log_scale), on_event(shift)
-  np.testing.assert_array_equal(log_scale * mask, 0.0)
-  expected = mask * x + (1 - mask) * (x * np.exp(log_scale) + shift)
-  y = coupling.forward(fresh(x))
-  np.testing.assert_allclose(y.numpy(), expected, rtol=RTOL, atol=ATOL)
-  fldj = coupling.forward_log_det_jacobian(fresh(x), event_ndims=3)
-  np.testing.assert_allclose(fldj.numpy(), log_scale.sum(axis=(1, 2, 3)),
-                             rtol=RTOL, atol=ATOL)
-
-
-def test_split_channel_coupling_matches_formula():
-  mask = channel_mask(EVENT_SHAPE, 1)  # Conditioning: the second channel.
-  network = make_network(EVENT_SHAPE, seed=7, mask=mask,
-                         network_input="split")
-  coupling = AffineCoupling(mask, network, network_input="split")
-  assert coupling.network_input_shape == (4, 4, 1)
-  x = random_input((3,) + EVENT_SHAPE, seed=3)
-  log_scale, shift = (t.numpy() for t in network(fresh(x[..., 1:])))
-  expected = np.concatenate(
-      [x[..., :1] * np.exp(log_scale) + shift, x[..., 1:]], axis=-1)
-  np.testing.assert_allclose(coupling.forward(fresh(x)).numpy(), expected,
-                             rtol=RTOL, atol=ATOL)
-  np.testing.assert_allclose(
-      coupling.forward_log_det_jacobian(fresh(x), event_ndims=3).numpy(),
-      log_scale.sum(axis=(1, 2, 3)), rtol=RTOL, atol=ATOL)
-
-
-def test_split_layout_packs_channel_and_even_checkerboard_masks_only():
-  squeezed, conditioning, transformed = split_layout(
-      checkerboard_mask((4, 6, 3), 0))
-  assert squeezed
-  np.testing.assert_array_equal(conditioning, [0, 1, 2, 9, 10, 11])
-  np.testing.assert_array_equal(transformed, [3, 4, 5, 6, 7, 8])
-  squeezed, conditioning, transformed = split_layout(
-      channel_mask((3, 5, 4), 0))
-  assert not squeezed
-  np.testing.assert_array_equal(conditioning, [0, 1])
-  np.testing.assert_array_equal(transformed, [2, 3])
-  assert split_layout(checkerboard_mask((7, 7, 4), 0)) is None
-  mask = checkerboard_mask((7, 7, 4), 0)
-  with pytest.raises(ValueError, match="even height and width.*7, 7, 4"):
-    AffineCoupling(mask, make_network((7, 7, 4)), network_input="split")
-  with pytest.raises(ValueError, match="network_input must be one of"):
-    AffineCoupling(mask, make_network((7, 7, 4)), network_input="dense")
 
 
 def test_fresh_coupling_is_identity():

@@ -42,23 +42,15 @@ def encode_log_det(model, pixels, labels):
     tape.watch(x)
     z = model.encode(x, labels)
   jacobian = tape.batch_jacobian(z, x)
-  dims = math.prod(pixels.shape[1:])
+  dims = math.prod(SMALL_SHAPE)
   return tf.linalg.slogdet(tf.reshape(jacobian, (-1, dims, dims)))[1].numpy()
 
 
-# Both layouts of the s/t networks' input; on 6x6 images the second scale
-# (3x3) cannot pack its checkerboards, so "split" mixes in "masked" ones.
-LAYOUTS = [dict(network_input="split"), dict(network_input="masked"),
-           dict(network_input="split", image_shape=(6, 6, 2))]
-LAYOUT_IDS = ["split", "masked", "split_and_masked"]
-
-
-@pytest.mark.parametrize("layout", LAYOUTS, ids=LAYOUT_IDS)
 @pytest.mark.parametrize("num_classes", [None, NUM_CLASSES])
 def test_log_prob_is_prior_of_latents_plus_jacobian(float64_policy,
-                                                    num_classes, layout):
-  model = perturbed_model(num_classes, **layout)
-  pixels = random_pixels(3, shape=model.image_shape)
+                                                    num_classes):
+  model = perturbed_model(num_classes)
+  pixels = random_pixels(3)
   labels = None if num_classes is None else np.array([0, 1, 2])
   latents = model.encode(tf.constant(pixels), labels).numpy()
   prior = -0.5 * np.sum(latents**2 + np.log(2 * np.pi), axis=(1, 2, 3))
@@ -69,38 +61,15 @@ def test_log_prob_is_prior_of_latents_plus_jacobian(float64_policy,
   assert np.abs(encode_log_det(model, pixels, labels)).min() > 1.0
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=LAYOUT_IDS)
 @pytest.mark.parametrize("num_classes", [None, NUM_CLASSES])
-def test_decode_inverts_encode(float64_policy, num_classes, layout):
-  model = perturbed_model(num_classes, **layout)
-  pixels = random_pixels(4, shape=model.image_shape)
+def test_decode_inverts_encode(float64_policy, num_classes):
+  model = perturbed_model(num_classes)
+  pixels = random_pixels(4)
   labels = None if num_classes is None else np.array([0, 1, 2, 1])
   latents = model.encode(tf.constant(pixels), labels)
   decoded = model.decode(tf.constant(latents.numpy()), labels)
   np.testing.assert_allclose(decoded.numpy(), pixels, rtol=0, atol=1e-9)
   assert np.abs(latents.numpy()).max() < 1e3
-
-
-def test_network_input_sets_what_each_network_sees():
-  """Split networks see the conditioning half at half resolution (checkerboard) or half the channels (channel); masked ones the full event and the mask."""
-  def input_shapes(**kwargs):
-    model = tfp_realnvp.RealNVP((6, 6, 2), num_scales=2, num_coupling_layers=1,
-                                num_res_blocks=1, filters=4, **kwargs)
-    return [(network.name, network.input_conv.direction.shape[2],
-             network.output_channels) for network in model.coupling_networks]
-
-  # (name, input channels, output channels) in the order the flow builds them.
-  assert input_shapes(network_input="split") == [
-      ("scale0_checkerboard0_network", 4, 4),   # 3x3x(2C) of 6x6xC, C = 2
-      ("scale0_channel0_network", 4, 4),        # half of 3x3x8
-      ("scale1_checkerboard0_network", 5, 4),   # 3x3x4 is odd: masked
-      ("scale1_checkerboard1_network", 5, 4)]
-  assert input_shapes(network_input="masked") == [
-      ("scale0_checkerboard0_network", 3, 2), ("scale0_channel0_network", 9, 8),
-      ("scale1_checkerboard0_network", 5, 4),
-      ("scale1_checkerboard1_network", 5, 4)]
-  with pytest.raises(ValueError, match="network_input must be one of"):
-    input_shapes(network_input="dense")
 
 
 def test_labels_change_the_density(float64_policy):

@@ -8,10 +8,6 @@ from tfp_realnvp.bijectors import FactorOut
 from tfp_realnvp.bijectors import logit_transform
 from tfp_realnvp.bijectors import make_mask
 from tfp_realnvp.bijectors import squeeze
-from tfp_realnvp.bijectors.network_input import MASKED
-from tfp_realnvp.bijectors.network_input import SPLIT
-from tfp_realnvp.bijectors.network_input import make_network_input
-from tfp_realnvp.bijectors.network_input import split_layout
 
 tfb = tfp.bijectors
 
@@ -75,25 +71,18 @@ class FlowBuilder:
       scale but the last has that many checkerboard couplings, then as many
       channel couplings; the last scale has `num_coupling_layers + 1`
       checkerboard couplings (paper sec. 4.1: four).
-    make_network: callable `(name, input_shape, output_channels)` returning
-      a built s/t network whose input has event shape `input_shape`
-      (h, w, k) and whose outputs s and t have `output_channels` channels,
-      called as `AffineCoupling` describes (`ShiftAndLogScaleResNet`).
+    make_network: callable `(name, event_shape)` returning a built s/t
+      network for a coupling on `event_shape` (H, W, C), called as
+      `AffineCoupling` describes (`ShiftAndLogScaleResNet`).
     make_moments: callable `(name, channels)` returning a built
       `MovingMoments` layer for the batch normalization after a coupling on
       `channels` channels, or None to leave batch normalization out.
-    network_input: "masked" (default, paper eq. 9) or "split", the layout
-      the s/t networks see (`tfp_realnvp.bijectors.network_input`). With
-      "split", a checkerboard coupling on an odd height or width (e.g. 7x7)
-      cannot pack its conditioning pixels and uses "masked".
   """
 
-  def __init__(self, num_coupling_layers, make_network, make_moments,
-               network_input=MASKED):
+  def __init__(self, num_coupling_layers, make_network, make_moments):
     self._num_coupling_layers = num_coupling_layers
     self._make_network = make_network
     self._make_moments = make_moments
-    self._network_input = network_input
 
   def build(self, image_shape, num_scales, alpha, dtype):
     """Returns the flow as a `tfb.Chain`: forward maps latents to pixels.
@@ -149,15 +138,9 @@ class FlowBuilder:
     steps = []
     for i in range(count):
       name = f"{prefix}_{mask_type}{i}"
-      mask = make_mask(mask_type, event_shape, i % 2)
-      network_input = self._network_input
-      if network_input == SPLIT and split_layout(mask) is None:
-        network_input = MASKED
-      layout = make_network_input(network_input, mask)
-      network = self._make_network(f"{name}_network", layout.input_shape,
-                                   layout.output_channels)
-      steps.append(AffineCoupling(mask, network, network_input=network_input,
-                                  name=f"{name}_coupling"))
+      network = self._make_network(f"{name}_network", event_shape)
+      steps.append(AffineCoupling(make_mask(mask_type, event_shape, i % 2),
+                                  network, name=f"{name}_coupling"))
       moments = self._make_moments(f"{name}_moments", event_shape[-1])
       if moments is not None:
         steps.append(BatchNormalization(moments, name=f"{name}_batch_norm"))

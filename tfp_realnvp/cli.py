@@ -8,7 +8,6 @@ import sys
 import tensorflow as tf
 
 from tfp_realnvp import data
-from tfp_realnvp.bijectors.network_input import NETWORK_INPUTS
 from tfp_realnvp.data import DatasetUnavailableError
 from tfp_realnvp.distribute import STRATEGIES
 from tfp_realnvp.evaluation import evaluate
@@ -46,10 +45,6 @@ _FIELD_HELP = {
     "num_coupling_layers": "couplings per half-scale (paper: 3)",
     "num_res_blocks": "residual blocks per s/t network",
     "filters": "feature maps of the s/t networks",
-    "network_input": "what the s/t networks see: masked (b * x at full "
-                     "resolution, paper eq. 9) or split (the conditioning "
-                     "half alone, squeezed for checkerboards: about 2x "
-                     "faster training, weaker at equal parameters)",
     "learning_rate": "Adam learning rate (the peak of a cosine schedule)",
     "lr_schedule": "learning rate: constant, or cosine decay to 0 over all "
                    "training steps",
@@ -89,7 +84,6 @@ _TUNE_HELP = {
 }
 
 _CHOICES = {"dataset": data.DATASETS, "strategy": STRATEGIES,
-            "network_input": NETWORK_INPUTS,
             "tuner": TUNERS, "lr_schedule": LR_SCHEDULES,
             "mixed_precision": MIXED_PRECISION_POLICIES}
 

@@ -12,8 +12,6 @@ from tfp_realnvp import validation
 from tfp_realnvp.architecture import FlowBuilder
 from tfp_realnvp.architecture import scale_shapes
 from tfp_realnvp.bijectors import route_kwargs
-from tfp_realnvp.bijectors.network_input import NETWORK_INPUTS
-from tfp_realnvp.bijectors.network_input import MASKED
 from tfp_realnvp.layers import MovingMoments
 from tfp_realnvp.layers import ShiftAndLogScaleResNet
 
@@ -172,7 +170,7 @@ class RealNVP(keras.Model):
   def __init__(self, image_shape, num_scales=2, num_coupling_layers=3,
                num_res_blocks=4, filters=32, num_classes=None,
                batch_norm=True, batch_norm_momentum=0.9, alpha=0.05,
-               l2_regularization=0.0, network_input=MASKED, **kwargs):
+               l2_regularization=0.0, **kwargs):
     """Builds the model and all its weights.
 
     Args:
@@ -195,15 +193,6 @@ class RealNVP(keras.Model):
         paper sec. 4.1: 5e-5), on the official code's scale: c * sum(g^2) is
         added to the mean negative log-likelihood in nats per image. The
         loss is in bits/dim, so the penalty enters it divided by D ln 2.
-      network_input: what the s/t networks see
-        (`tfp_realnvp.bijectors.network_input`): "masked" (default; paper
-        eq. 9 and the official code), b * x and b at full resolution; or
-        "split", the conditioning half alone, densely packed: a checkerboard
-        coupling's network runs on the squeezed [H/2, W/2, 2C] conditioning
-        pixels, a quarter of the full-resolution work (checkerboards on an
-        odd height or width, such as MNIST's 7x7 last scale, stay masked).
-        The bijections are the same; "split" networks are cheaper and, at
-        equal parameters, weaker (README: results on the bundled MNIST).
       **kwargs: `keras.Model` arguments (name, dtype).
 
     Raises:
@@ -224,9 +213,6 @@ class RealNVP(keras.Model):
         raise ValueError(f"{arg_name} must be >= 1; got {value}.")
     if num_classes is not None and int(num_classes) < 2:
       raise ValueError(f"num_classes must be None or >= 2; got {num_classes}.")
-    if network_input not in NETWORK_INPUTS:
-      raise ValueError(f"network_input must be one of {NETWORK_INPUTS}; got "
-                       f"{network_input!r}.")
     if not float(l2_regularization) >= 0:
       raise ValueError(f"l2_regularization must be >= 0; got "
                        f"{l2_regularization}.")
@@ -243,9 +229,8 @@ class RealNVP(keras.Model):
 
     self.coupling_networks = []
     self.batch_norm_moments = []
-    self.network_input = network_input
     self.flow = FlowBuilder(self.num_coupling_layers, self._make_network,
-                            self._make_moments, network_input).build(
+                            self._make_moments).build(
                                 image_shape, self.num_scales, self.alpha,
                                 self.dtype)
     self._prior = tfd.Sample(
@@ -263,13 +248,13 @@ class RealNVP(keras.Model):
     """D = H * W * C, the number of pixel values per image."""
     return math.prod(self.image_shape)
 
-  def _make_network(self, name, input_shape, output_channels):
+  def _make_network(self, name, event_shape):
     network = ShiftAndLogScaleResNet(
-        output_channels=output_channels, filters=self.filters,
+        output_channels=event_shape[-1], filters=self.filters,
         num_res_blocks=self.num_res_blocks,
         conditional_dims=self.num_classes,
         scale_regularizer=self._scale_regularizer(), name=name)
-    network.build((None,) + tuple(input_shape))
+    network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
     self.coupling_networks.append(network)
     return network
 
@@ -574,8 +559,7 @@ class RealNVP(keras.Model):
         num_res_blocks=self.num_res_blocks, filters=self.filters,
         num_classes=self.num_classes, batch_norm=self.batch_norm,
         batch_norm_momentum=self.batch_norm_momentum, alpha=self.alpha,
-        l2_regularization=self.l2_regularization,
-        network_input=self.network_input)
+        l2_regularization=self.l2_regularization)
     return config
 
 

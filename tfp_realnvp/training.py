@@ -14,8 +14,6 @@ import tensorflow as tf
 
 from tfp_realnvp import data
 from tfp_realnvp import presets
-from tfp_realnvp.bijectors.network_input import NETWORK_INPUTS
-from tfp_realnvp.bijectors.network_input import MASKED
 from tfp_realnvp.callbacks import tensorboard_callbacks
 from tfp_realnvp.distribute import STRATEGIES
 from tfp_realnvp.distribute import get_strategy
@@ -104,9 +102,8 @@ class TrainConfig(RunConfig):
     dataset, epochs, batch_size, steps_per_epoch: as in `RunConfig`.
     conditional, output_dir, export_dir, model_name: as in `RunConfig`.
     data_dir, download, strategy, seed, verbose: as in `RunConfig`.
-    num_scales, num_coupling_layers, num_res_blocks: the architecture, as
-      the `RealNVP` arguments of the same names.
-    filters, network_input: as the `RealNVP` arguments of the same names.
+    num_scales, num_coupling_layers, num_res_blocks, filters: the
+      architecture, as the `RealNVP` arguments of the same names.
     learning_rate: float >= 0, Adam's step size (the peak of a cosine
       schedule; official code: 1e-3).
     lr_schedule: "constant", or "cosine": decay to 0 along a cosine over all
@@ -129,8 +126,8 @@ class TrainConfig(RunConfig):
       TensorBoard (the last epoch always logs one).
 
   Raises:
-    ValueError: as `RunConfig`, or for an unknown network input layout,
-      schedule or mixed precision policy, a negative learning rate or L2 coefficient, a
+    ValueError: as `RunConfig`, or for an unknown schedule or mixed
+      precision policy, a negative learning rate or L2 coefficient, a
       gradient clip norm <= 0, a temperature <= 0, or
       tensorboard_every_n_epochs < 1.
   """
@@ -138,7 +135,6 @@ class TrainConfig(RunConfig):
   num_coupling_layers: int = 3
   num_res_blocks: int = 2
   filters: int = 32
-  network_input: str = MASKED
   learning_rate: float = 1e-3
   lr_schedule: str = "constant"
   l2_regularization: float = 0.0
@@ -151,9 +147,6 @@ class TrainConfig(RunConfig):
 
   def __post_init__(self):
     super().__post_init__()
-    if self.network_input not in NETWORK_INPUTS:
-      raise ValueError(f"network_input must be one of {NETWORK_INPUTS}; got "
-                       f"{self.network_input!r}.")
     if self.lr_schedule not in LR_SCHEDULES:
       raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got "
                        f"{self.lr_schedule!r}.")
@@ -195,9 +188,8 @@ class TrainConfig(RunConfig):
 
     Returns:
       dict of `RealNVP` arguments: image_shape (the data set's), num_scales,
-      num_coupling_layers, num_res_blocks, filters, network_input,
-      num_classes (the data set's when `conditional`, else None) and
-      l2_regularization.
+      num_coupling_layers, num_res_blocks, filters, num_classes (the data
+      set's when `conditional`, else None) and l2_regularization.
 
     Raises:
       ValueError: for an unknown data set name.
@@ -206,7 +198,6 @@ class TrainConfig(RunConfig):
                 num_scales=self.num_scales,
                 num_coupling_layers=self.num_coupling_layers,
                 num_res_blocks=self.num_res_blocks, filters=self.filters,
-                network_input=self.network_input,
                 num_classes=(data.num_classes(self.dataset)
                              if self.conditional else None),
                 l2_regularization=self.l2_regularization)

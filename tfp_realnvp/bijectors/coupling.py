@@ -10,8 +10,6 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_realnvp.bijectors.augmented import AugmentedBijector
-from tfp_realnvp.bijectors.network_input import MASKED
-from tfp_realnvp.bijectors.network_input import make_network_input
 
 tfb = tfp.bijectors
 
@@ -115,8 +113,8 @@ class AffineCoupling(AugmentedBijector):
 
   accepted_kwargs = ("conditional_input",)
 
-  def __init__(self, mask, shift_and_log_scale_fn, network_input=MASKED,
-               validate_args=False, name="affine_coupling"):
+  def __init__(self, mask, shift_and_log_scale_fn, validate_args=False,
+               name="affine_coupling"):
     """Builds the coupling.
 
     Args:
@@ -125,15 +123,11 @@ class AffineCoupling(AugmentedBijector):
         usually a `tfp_realnvp.layers.ShiftAndLogScaleResNet` owned by a Keras
         model (TFP bijectors are not tracked by Keras 3, so the variables must
         live in the layer).
-      network_input: "masked" or "split", the layout the network sees (class
-        docstring).
       validate_args: Python bool, TFP's argument validation flag.
       name: bijector name, unique within its chain (kwargs are routed by name).
 
     Raises:
-      ValueError: if `mask` is not of rank 3 [H, W, C], for an unknown
-        `network_input`, or "split" with a checkerboard mask on odd height or
-        width.
+      ValueError: if `mask` is not of rank 3 [H, W, C].
     """
     parameters = dict(locals())
     self._mask = np.asarray(mask, dtype=np.float32)
@@ -141,7 +135,6 @@ class AffineCoupling(AugmentedBijector):
       raise ValueError(
           f"mask must have rank 3 [H, W, C]; got shape {self._mask.shape}.")
     self._shift_and_log_scale_fn = shift_and_log_scale_fn
-    self._network_input = make_network_input(network_input, self._mask)
     super().__init__(
         forward_min_event_ndims=3,
         validate_args=validate_args,
@@ -158,38 +151,29 @@ class AffineCoupling(AugmentedBijector):
     """The s/t network."""
     return self._shift_and_log_scale_fn
 
-  @property
-  def network_input_shape(self):
-    """The event shape (h, w, k) of the network's input in this layout."""
-    return self._network_input.input_shape
-
-  @property
-  def network_output_channels(self):
-    """Channels of each of the network's outputs s and t in this layout."""
-    return self._network_input.output_channels
-
-  def _parts_and_network(self, tensor, conditional_input):
-    """Splits `tensor`; returns (conditioning, transformed, s, t) in the layout's shapes."""
-    conditioning, transformed = self._network_input.split(tensor)
-    log_scale, shift = self._shift_and_log_scale_fn(
-        self._network_input.network_input(conditioning), conditional_input)
-    log_scale, shift = (
-        self._network_input.network_output(tf.cast(value, tensor.dtype))
-        for value in (log_scale, shift))
-    return conditioning, transformed, log_scale, shift
+  def _log_scale_and_shift(self, conditioner, conditional_input):
+    """Runs the network on the conditioning part; returns masked (s, t) and 1 - b."""
+    mask = tf.cast(self._mask, conditioner.dtype)
+    batch_mask = tf.broadcast_to(
+        mask[..., :1], tf.concat([tf.shape(conditioner)[:-1], [1]], axis=0))
+    network_input = tf.concat([conditioner * mask, batch_mask], axis=-1)
+    log_scale, shift = self._shift_and_log_scale_fn(network_input,
+                                                    conditional_input)
+    transformed = 1. - mask
+    log_scale = tf.cast(log_scale, conditioner.dtype) * transformed
+    shift = tf.cast(shift, conditioner.dtype) * transformed
+    return log_scale, shift, mask, transformed
 
   def _augmented_forward(self, x, conditional_input=None):
-    conditioning, transformed, log_scale, shift = self._parts_and_network(
+    log_scale, shift, mask, transformed = self._log_scale_and_shift(
         x, conditional_input)
-    y = self._network_input.merge(
-        conditioning, transformed * tf.exp(log_scale) + shift)
+    y = mask * x + transformed * (x * tf.exp(log_scale) + shift)
     fldj = tf.reduce_sum(log_scale, axis=[-3, -2, -1])
     return y, {"fldj": fldj, "ildj": -fldj}
 
   def _augmented_inverse(self, y, conditional_input=None):
-    conditioning, transformed, log_scale, shift = self._parts_and_network(
+    log_scale, shift, mask, transformed = self._log_scale_and_shift(
         y, conditional_input)
-    x = self._network_input.merge(
-        conditioning, (transformed - shift) * tf.exp(-log_scale))
+    x = mask * y + transformed * (y - shift) * tf.exp(-log_scale)
     fldj = tf.reduce_sum(log_scale, axis=[-3, -2, -1])
     return x, {"fldj": fldj, "ildj": -fldj}
