@@ -3,22 +3,29 @@
 `make bench` runs this. For each image shape (MNIST-like 28x28x1 and
 CIFAR-like 32x32x3) and a fixed batch, after warm-up, as the median of
 repeats, it measures:
-  1. `realnvp`: one Keras training step of `tfp_realnvp.RealNVP` (the
-     `train_function` that `fit` runs, dequantization included);
+  1. `realnvp`: one Keras training step of `tfp_realnvp.RealNVP` at make
+     demo's architecture (unconditional): the `train_function` that `fit`
+     runs, dequantization included;
   2. `floor`: the same s/t networks, forward and backward (to their
      parameters and, as in the flow, to their inputs) and an Adam update, on
-     tensors of the shapes they see in the flow, without the flow's
-     bookkeeping (masks, exp, log-determinants, batch norm, squeezes, prior);
+     tensors of the shapes they see in the flow, one after another as in
+     the flow, without the flow's bookkeeping (masks, exp, log-determinants,
+     batch norm, squeezes, prior); `floor_parallel`: the same with the
+     networks independent of each other, so that two can run at once, which
+     no flow can do (the floor of earlier versions of this script);
   3. `glow`: a training step of TFP's `tfb.Glow` with the same number of
      couplings and about the same number of parameters;
   (and `realnvp_bfloat16`: step 1 under Keras's mixed_bfloat16 policy, for
      CPUs with AVX512-BF16 and for GPUs/TPUs; not part of the ratios, which
      compare float32 steps);
   4. `serving`: log_prob and sample throughput of the Keras model (in a
-     tf.function) and of its SavedModel.
-The three training steps are timed in turns in one process (this machine's
-speed drifts by tens of percent over minutes; turns expose all three to the
-same drift), as are the four serving calls; each step's peak resident memory
+     tf.function) and of its SavedModel;
+  5. `matmul`: the GFLOP/s of a large float32 matrix product, the rate
+     this machine's TensorFlow reaches at best, to read the steps' rates
+     against.
+The training steps are timed in turns in one process (this machine's speed
+drifts by tens of percent over minutes; turns expose all of them to the same
+drift), as are the four serving calls; each step's peak resident memory
 (ru_maxrss) is measured in a process of its own. Writes
 benchmarks/results.json and benchmarks/results.md (the table, with the
 machine's description).
@@ -28,6 +35,7 @@ Usage: .venv/bin/python benchmarks/run.py [--repeats 20] [--batch-size 64]
 """
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -135,12 +143,19 @@ def network_inputs(model, shape, batch_size):
   return calls
 
 
-def floor_step(shape, batch_size, jit_compile):
+def floor_step(shape, batch_size, jit_compile, in_sequence=True):
   """The s/t networks' own forward and backward passes and the Adam update.
 
   Backward includes each network's gradient with respect to its input, as in
   the flow, where every coupling's input depends on the parameters of the
   couplings before it; only the first coupling's input (data) needs none.
+
+  With `in_sequence` (the `floor`), each network's input also depends on the
+  outputs of the one before it (a scalar of them is added to it), so the
+  networks run one after another, forward and backward, as in the flow:
+  coupling k + 1 cannot start before coupling k is done. Without it (the
+  `floor_parallel`), independent networks can run at the same time on
+  different cores, which no flow can do.
   """
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -154,10 +169,12 @@ def floor_step(shape, batch_size, jit_compile):
   optimizer.build(variables)
 
   def loss():
-    total = 0.0
+    total, link = 0.0, 0.0
     for network, x in zip(networks, inputs):
-      log_scale, shift = network(x)
-      total += tf.reduce_mean(log_scale) + tf.reduce_mean(shift)
+      log_scale, shift = network(x + link if in_sequence else x)
+      output = tf.reduce_mean(log_scale) + tf.reduce_mean(shift)
+      link = 1e-3 * output
+      total += output
     return total
 
   @tf.function(jit_compile=jit_compile)
@@ -234,8 +251,11 @@ def glow_step(shape, batch_size, jit_compile):
            "gflop": gradient_gflop(loss, variables)})
 
 
-STEPS = {"realnvp": realnvp_step, "floor": floor_step, "glow": glow_step,
-         "realnvp_bfloat16": realnvp_bfloat16_step}
+STEPS = {"realnvp": realnvp_step, "floor": floor_step,
+         "floor_parallel": functools.partial(floor_step, in_sequence=False),
+         "glow": glow_step, "realnvp_bfloat16": realnvp_bfloat16_step}
+# Steps whose peak memory is measured (the parallel floor's is the floor's).
+MEMORY_STEPS = ("realnvp", "floor", "glow", "realnvp_bfloat16")
 
 
 def interleaved_medians(functions, repeats, warmup=3):
@@ -260,7 +280,7 @@ def interleaved_medians(functions, repeats, warmup=3):
 
 
 def case_timing(shape, batch_size, repeats, jit_compile):
-  """The three training steps, timed in turns."""
+  """The training steps, timed in turns."""
   built = {name: builder(shape, batch_size, jit_compile)
            for name, builder in STEPS.items()}
   medians = interleaved_medians({name: fn for name, (fn, _) in built.items()},
@@ -340,9 +360,23 @@ SERVING_CALLS = {"keras_log_prob": "log_prob_keras_graph",
                  "saved_model_sample": "sample_saved_model"}
 
 
+def case_matmul(shape, batch_size, repeats, jit_compile):
+  """GFLOP/s of a 2048 x 2048 float32 matrix product (2 * 2048^3 FLOP)."""
+  del shape, batch_size, jit_compile
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  size = 2048
+  a = tf.random.normal([size, size], seed=1)
+  b = tf.random.normal([size, size], seed=2)
+  product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+  seconds = interleaved_medians({"matmul": lambda: product().numpy()},
+                                repeats)["matmul"]
+  return {"gflop_per_second": 2 * size**3 / seconds / 1e9}
+
+
 CASES = {"timing": case_timing, "serving": case_serving,
          "startup": case_startup, "input_pipeline": case_input_pipeline,
-         **{f"memory_{name}": memory_case(name) for name in STEPS}}
+         "matmul": case_matmul,
+         **{f"memory_{name}": memory_case(name) for name in MEMORY_STEPS}}
 
 
 # --- Driver. ---
@@ -364,11 +398,12 @@ def run_case(case, shape_name, args):
 def measure_shape(shape_name, args):
   """Timing (in turns) and serving in one process each; each step's peak memory in its own."""
   timing = run_case("timing", shape_name, args)
-  del timing["peak_rss_mb"]  # Three models at once: not one step's memory.
-  for name in STEPS:
+  del timing["peak_rss_mb"]  # Several models at once: not one step's memory.
+  for name in MEMORY_STEPS:
     timing[name]["peak_rss_mb"] = run_case(f"memory_{name}", shape_name,
                                            args)["peak_rss_mb"]
   return {**timing, "serving": run_case("serving", shape_name, args),
+          "matmul": run_case("matmul", shape_name, args),
           "startup": run_case("startup", shape_name, args),
           "input_pipeline": run_case("input_pipeline", shape_name, args)}
 
@@ -393,31 +428,40 @@ def machine_description():
 def summarize(results):
   """Adds the ratios the performance targets are stated in."""
   for shape_results in results["shapes"].values():
-    realnvp = shape_results["realnvp"]["step_seconds"]
+    seconds = {name: shape_results[name]["step_seconds"] for name in STEPS}
     serving = shape_results["serving"]
     shape_results["train_step_over_floor"] = (
-        realnvp / shape_results["floor"]["step_seconds"])
-    shape_results["speedup_vs_tfp_glow"] = (
-        shape_results["glow"]["step_seconds"] / realnvp)
+        seconds["realnvp"] / seconds["floor"])
+    shape_results["train_step_over_parallel_floor"] = (
+        seconds["realnvp"] / seconds["floor_parallel"])
+    shape_results["speedup_vs_tfp_glow"] = seconds["glow"] / seconds["realnvp"]
     shape_results["saved_model_over_keras_log_prob"] = (
         serving["saved_model_log_prob_images_per_second"] /
         serving["keras_log_prob_images_per_second"])
     shape_results["saved_model_over_keras_sample"] = (
         serving["saved_model_sample_images_per_second"] /
         serving["keras_sample_images_per_second"])
+    peak = shape_results["matmul"]["gflop_per_second"]
     for name in STEPS:
       step = shape_results[name]
       step["gflop_per_second"] = step["gflop"] / step["step_seconds"]
+      step["fraction_of_matmul_rate"] = step["gflop_per_second"] / peak
     shape_results["mixed_bfloat16_speedup"] = (
-        realnvp / shape_results["realnvp_bfloat16"]["step_seconds"])
+        seconds["realnvp"] / seconds["realnvp_bfloat16"])
     pipeline = shape_results["input_pipeline"]
-    if pipeline:
+    if "images_per_second" in pipeline:
       shape_results["input_pipeline_over_train_step"] = (
-          pipeline["images_per_second"] * realnvp / results["batch_size"])
+          pipeline["images_per_second"] * seconds["realnvp"]
+          / results["batch_size"])
   return results
 
 
+def _ms(step):
+  return f"{1e3 * step['step_seconds']:.0f}"
+
+
 def table(results):
+  """The results as Markdown: the machine, then three tables."""
   machine = results["machine"]
   lines = [
       f"Machine: {machine['cpu']}, {machine['cores']} cores, "
@@ -426,18 +470,21 @@ def table(results):
       f"{machine['tensorflow_probability']}. Batch {results['batch_size']}, "
       f"median of {results['repeats']} after warm-up; jit_compile "
       f"{results['jit_compile']}.", "",
+      "The floor runs the model's s/t networks one after another, as the "
+      "flow does; the parallel floor lets independent networks overlap.", "",
       "| shape | RealNVP step (ms) | floor (ms) | train_step_over_floor | "
-      "tfb.Glow step (ms) | speedup_vs_tfp_glow | parameters (ours / Glow) | "
+      "parallel floor (ms) | over parallel floor | tfb.Glow step (ms) | "
+      "speedup_vs_tfp_glow | parameters (ours / Glow) | "
       "log_prob img/s (Keras / SavedModel) | sample img/s (Keras / SavedModel) "
       "| peak MB (ours / floor / Glow / serving) |",
-      "|---|---|---|---|---|---|---|---|---|---|"]
+      "|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for name, r in results["shapes"].items():
     s = r["serving"]
     lines.append(
-        f"| {name} {tuple(SHAPES[name])} | {1e3 * r['realnvp']['step_seconds']:.0f} "
-        f"| {1e3 * r['floor']['step_seconds']:.0f} | "
-        f"{r['train_step_over_floor']:.2f} | "
-        f"{1e3 * r['glow']['step_seconds']:.0f} | "
+        f"| {name} {tuple(SHAPES[name])} | {_ms(r['realnvp'])} "
+        f"| {_ms(r['floor'])} | {r['train_step_over_floor']:.2f} | "
+        f"{_ms(r['floor_parallel'])} | "
+        f"{r['train_step_over_parallel_floor']:.2f} | {_ms(r['glow'])} | "
         f"{r['speedup_vs_tfp_glow']:.2f} | "
         f"{r['realnvp']['num_parameters']:,} / {r['glow']['num_parameters']:,} | "
         f"{s['keras_log_prob_images_per_second']:.0f} / "
@@ -448,25 +495,30 @@ def table(results):
         f"{r['glow']['peak_rss_mb']:.0f} / {s['peak_rss_mb']:.0f} |")
   lines += [
       "", "Where the time goes: GFLOP of one forward + backward pass (counted "
-      "on the traced graph) and the rate each step achieves; `fit`'s start-up "
-      "(tracing and graph optimization) and its train_step traces; the "
-      "bundled MNIST input pipeline's images/s as a multiple of the train "
-      "step's (> 1: it does not starve the step).", "",
+      "on the traced graph), the rate each step achieves and that rate as a "
+      "fraction of a 2048^2 matrix product's (the most this machine's "
+      "TensorFlow does); `fit`'s start-up (tracing and graph optimization) "
+      "and its train_step traces; the bundled MNIST input pipeline's "
+      "images/s as a multiple of the train step's (> 1: it does not starve "
+      "the step).", "",
       "| shape | GFLOP/step (ours / floor / Glow) | GFLOP/s (ours / floor / "
-      "Glow) | first fit step (s) | train_step traces | input pipeline "
-      "(x train step) | mixed_bfloat16 step (ms, speedup) |",
-      "|---|---|---|---|---|---|---|"]
+      "Glow) | matmul GFLOP/s: fraction reached | first fit step (s) | "
+      "train_step traces | input pipeline (x train step) | mixed_bfloat16 "
+      "step (ms, speedup) |",
+      "|---|---|---|---|---|---|---|---|"]
+  compared = ("realnvp", "floor", "glow")
   for name, r in results["shapes"].items():
     pipeline = r.get("input_pipeline_over_train_step")
-    float32_steps = ("realnvp", "floor", "glow")
     lines.append(
         f"| {name} | "
-        + " / ".join(f"{r[s]['gflop']:.1f}" for s in float32_steps) + " | "
-        + " / ".join(f"{r[s]['gflop_per_second']:.0f}" for s in float32_steps)
+        + " / ".join(f"{r[s]['gflop']:.1f}" for s in compared) + " | "
+        + " / ".join(f"{r[s]['gflop_per_second']:.0f}" for s in compared)
+        + f" | {r['matmul']['gflop_per_second']:.0f}: "
+        + " / ".join(f"{r[s]['fraction_of_matmul_rate']:.2f}" for s in compared)
         + f" | {r['startup']['first_step_seconds']:.1f} | "
         f"{r['startup']['train_step_traces']} | "
         + (f"{pipeline:.0f}" if pipeline else "no bundled data") + " | "
-        f"{1e3 * r['realnvp_bfloat16']['step_seconds']:.0f} "
+        f"{_ms(r['realnvp_bfloat16'])} "
         f"({r['mixed_bfloat16_speedup']:.2f}) |")
   return "\n".join(lines) + "\n"
 
