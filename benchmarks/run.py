@@ -20,9 +20,9 @@ repeats, it measures:
      compare float32 steps);
   4. `serving`: log_prob and sample throughput of the Keras model (in a
      tf.function) and of its SavedModel;
-  5. `matmul`: the GFLOP/s of a large float32 matrix product, the rate
-     this machine's TensorFlow reaches at best, to read the steps' rates
-     against.
+  5. `matmul`: the GFLOP/s of a large float32 matrix product, the
+     friendliest work for this machine's TensorFlow, to read the steps'
+     rates against.
 The training steps are timed in turns in one process (this machine's speed
 drifts by tens of percent over minutes; turns expose all of them to the same
 drift), as are the four serving calls; each step's peak resident memory
@@ -461,7 +461,7 @@ def _ms(step):
 
 
 def table(results):
-  """The results as Markdown: the machine, then three tables."""
+  """The results as Markdown: the machine, then two tables."""
   machine = results["machine"]
   lines = [
       f"Machine: {machine['cpu']}, {machine['cores']} cores, "
@@ -496,8 +496,8 @@ def table(results):
   lines += [
       "", "Where the time goes: GFLOP of one forward + backward pass (counted "
       "on the traced graph), the rate each step achieves and that rate as a "
-      "fraction of a 2048^2 matrix product's (the most this machine's "
-      "TensorFlow does); `fit`'s start-up (tracing and graph optimization) "
+      "fraction of a 2048^2 matrix product's (the friendliest work for "
+      "this machine's TensorFlow); `fit`'s start-up (tracing and graph optimization) "
       "and its train_step traces; the bundled MNIST input pipeline's "
       "images/s as a multiple of the train step's (> 1: it does not starve "
       "the step).", "",
