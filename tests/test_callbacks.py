@@ -11,7 +11,7 @@ from tfp_realnvp.callbacks import TensorBoardSamples
 from tfp_realnvp.callbacks import tensorboard_callbacks
 from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.sampling import draw_sample_grid
-from tfp_realnvp.sampling import keras_sampler
+from tfp_realnvp.loading import from_keras
 
 IMAGE_SHAPE = (8, 8, 1)
 NUM_CLASSES = 3
@@ -92,7 +92,7 @@ def test_fit_logs_bits_per_dim_and_sample_grids(tmp_path, conditional,
     assert grid.std() > 10  # Samples, not a constant or empty grid.
   # The last grid shows the trained model's samples at the fixed seed, and
   # the model changed since the first grid.
-  final = draw_sample_grid(keras_sampler(model), [0.7], seed=5).image()
+  final = draw_sample_grid(from_keras(model), [0.7], seed=5).image()
   np.testing.assert_array_equal(grids[-1][1], final)
   assert not np.array_equal(grids[0][1], grids[1][1])
 

@@ -1,9 +1,11 @@
 """The `tfp-realnvp train` command end to end on a tiny budget (and `sample` on its model)."""
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,7 +15,10 @@ from PIL import Image
 
 from test_callbacks import assert_scalars_match_history
 from test_callbacks import read_events
+import tfp_realnvp
 from tfp_realnvp import cli
+from tfp_realnvp import presets
+from tfp_realnvp.config import ModelConfig
 
 TINY_FLAGS = ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
               "--num-scales", "2", "--num-coupling-layers", "1",
@@ -40,9 +45,21 @@ def test_train_preset_sets_defaults_that_flags_override(tmp_path):
   assert config["lr_schedule"] == "constant"
   assert config["gradient_clip_norm"] == 100.0
   # From the flags:
-  assert config["epochs"] == 1 and config["filters"] == 4
-  assert config["l2_regularization"] == 1e-4
+  assert config["epochs"] == 1 and config["model"]["filters"] == 4
+  assert config["model"]["l2_regularization"] == 1e-4
   assert metrics["model_config"]["l2_regularization"] == 1e-4
+  assert config["preset"] == "mnist_bundled"
+  # The SavedModel carries the configuration and where it came from.
+  info = json.loads((Path(metrics["saved_model"]) / "assets.extra" /
+                     "tfp_realnvp.json").read_text())
+  assert info["image_shape"] == [28, 28, 1] and info["num_classes"] == 10
+  assert {key: info["model_config"][key] for key in metrics["model_config"]
+          } == metrics["model_config"]
+  assert info["provenance"]["dataset"] == "mnist_bundled"
+  assert info["provenance"]["preset"] == "mnist_bundled"
+  assert info["provenance"]["test_bits_per_dim"] == metrics[
+      "test_bits_per_dim"]
+  assert info["versions"]["tfp_realnvp"] == tfp_realnvp.__version__
   assert len(metrics["history"]["bits_per_dim"]) == 1
   assert not stale_events.exists()
   assert (tmp_path / "run" / "tensorboard" / "train").is_dir()
@@ -199,3 +216,65 @@ def test_help_lists_the_train_flags(capsys):
   for flag in ("--output", "--num-samples", "--labels", "--temperature",
                "--seed", "--num-columns", "--config"):
     assert flag in out
+
+
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_help_lists_every_model_config_field_with_its_help(command, capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main([command, "--help"])
+  assert exit_info.value.code == 0
+  text = " ".join(capsys.readouterr().out.split())
+  for field in dataclasses.fields(ModelConfig):
+    assert "--" + field.name.replace("_", "-") in text, field.name
+    assert " ".join(field.metadata["help"].split()) in text, field.name
+
+
+def test_every_model_config_field_is_settable_from_the_command_line(
+    monkeypatch):
+  received = {}
+
+  def fake_train(config):
+    received["config"] = config
+    return dict.fromkeys(("test_bits_per_dim", "training_seconds",
+                          "images_per_second", "saved_model"))
+
+  monkeypatch.setattr(cli, "train", fake_train)
+  cli.main(["train", "--preset", "mnist_bundled", "--num-scales", "2",
+            "--num-coupling-layers", "1", "--num-res-blocks", "0",
+            "--filters", "8", "--no-batch-norm", "--batch-norm-momentum",
+            "0.5", "--alpha", "0.1", "--l2-regularization", "1e-5"])
+  config = received["config"]
+  assert config.model == ModelConfig(
+      num_scales=2, num_coupling_layers=1, num_res_blocks=0, filters=8,
+      batch_norm=False, batch_norm_momentum=0.5, alpha=0.1,
+      l2_regularization=1e-5)
+  assert config.preset == "mnist_bundled" and config.conditional
+  # Without flags, the preset's architecture.
+  cli.main(["train", "--preset", "cifar10"])
+  assert received["config"].model == presets.get("cifar10").model
+
+
+def test_a_bad_model_value_is_an_error_naming_the_range(capsys):
+  assert cli.main(["train", "--alpha", "0.7"]) == 2
+  assert ("tfp-realnvp: error: alpha must be in (0, 0.5); got 0.7." in
+          capsys.readouterr().err)
+
+
+def test_tune_flags_fix_one_value_and_search_several(monkeypatch):
+  received = {}
+
+  def fake_tune(config):
+    received["config"] = config
+    return {"trials": [], "best_hyperparameters": {}, "test_bits_per_dim": 0,
+            "saved_model": ""}
+
+  monkeypatch.setattr(cli, "tune", fake_tune)
+  monkeypatch.setattr(cli, "summary_table", lambda rows: "")
+  cli.main(["tune", "--num-scales", "1", "3", "--filters", "8",
+            "--alpha", "0.05", "0.1", "--no-download"])
+  config = received["config"]
+  assert config.search_space == {
+      "num_scales": (1, 3), "num_coupling_layers": (1, 3),
+      "num_res_blocks": (1, 4), "alpha": (0.05, 0.1)}
+  assert config.model.filters == 8 and config.model.batch_norm
+  assert not config.download

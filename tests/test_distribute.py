@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import tfp_realnvp
 from tfp_realnvp.distribute import get_strategy
-from tfp_realnvp.model import load_trained_model
+from tfp_realnvp.loading import load_keras_model
 
 IMAGE_SHAPE = (8, 8, 1)
 GLOBAL_BATCH = 8
@@ -150,8 +150,8 @@ def test_two_workers_finish_with_identical_weights_and_one_export(tmp_path):
         if other.poll() is None:
           other.kill()
     assert process.returncode == 0, stderr[-3000:]
-  chief = load_trained_model(str(output_dir / "model.keras"))
-  other = load_trained_model(str(output_dir / "worker_1" / "model.keras"))
+  chief = load_keras_model(str(output_dir / "model.keras"))
+  other = load_keras_model(str(output_dir / "worker_1" / "model.keras"))
   for chief_weight, other_weight in zip(chief.get_weights(), other.get_weights()):
     np.testing.assert_array_equal(chief_weight, other_weight)
   metrics = json.loads((output_dir / "metrics.json").read_text())

@@ -6,12 +6,12 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tfp_realnvp import RealNVP
 from tfp_realnvp import cli
 from tfp_realnvp import data
 from tfp_realnvp import evaluation
+from tfp_realnvp import loading
 from tfp_realnvp.export import export_saved_model
 
 ALPHA = 0.05
@@ -55,7 +55,7 @@ def identity_flow_path(tmp_path_factory):
 
 def test_identity_flow_matches_the_analytic_expected_bits_per_dim(
     identity_flow_path):
-  scorer = evaluation.load_scorer(identity_flow_path)
+  scorer = loading.load(identity_flow_path)
   result = evaluation.evaluate_bits_per_dim(scorer, bundled_batches(),
                                             noise_draws=4, verbose=0)
   exact = expected_bits_per_dim()
@@ -71,7 +71,7 @@ def test_identity_flow_matches_the_analytic_expected_bits_per_dim(
 
 def test_more_noise_draws_bring_each_image_closer_to_its_expectation(
     identity_flow_path):
-  scorer = evaluation.load_scorer(identity_flow_path)
+  scorer = loading.load(identity_flow_path)
   exact = expected_bits_per_dim()
   errors = {}
   for draws in (1, 16):
@@ -102,12 +102,12 @@ def conditional_paths(tmp_path_factory):
 def test_saved_model_and_keras_file_give_the_same_figures(conditional_paths):
   keras_path, saved_model = conditional_paths
   results = [evaluation.evaluate_bits_per_dim(
-      evaluation.load_scorer(path), bundled_batches(), noise_draws=2, seed=9,
+      loading.load(path), bundled_batches(), noise_draws=2, seed=9,
       verbose=0) for path in (keras_path, saved_model)]
   np.testing.assert_allclose(results[0]["per_image"],
                              results[1]["per_image"], rtol=1e-5)
   other_seed = evaluation.evaluate_bits_per_dim(
-      evaluation.load_scorer(keras_path), bundled_batches(), noise_draws=2,
+      loading.load(keras_path), bundled_batches(), noise_draws=2,
       seed=10, verbose=0)
   assert not np.allclose(other_seed["per_image"], results[0]["per_image"],
                          rtol=1e-5)
@@ -115,7 +115,7 @@ def test_saved_model_and_keras_file_give_the_same_figures(conditional_paths):
 
 def test_labels_matter_to_a_conditional_model(conditional_paths):
   keras_path, _ = conditional_paths
-  scorer = evaluation.load_scorer(keras_path)
+  scorer = loading.load(keras_path)
   shifted = bundled_batches().map(lambda x, y: (x, (y + 1) % 10))
   right = evaluation.evaluate_bits_per_dim(scorer, bundled_batches(),
                                            verbose=0)
@@ -134,9 +134,9 @@ def test_incompatible_models_and_arguments_raise(conditional_paths,
   with pytest.raises(ValueError, match="noise_draws must be >= 1"):
     evaluation.evaluate(identity_flow_path, "mnist_bundled", noise_draws=0)
   with pytest.raises(ValueError, match="without saved_model.pb"):
-    evaluation.load_scorer(tmp_path)
+    loading.load(tmp_path)
   with pytest.raises(OSError, match="No model file"):
-    evaluation.load_scorer(tmp_path / "missing.keras")
+    loading.load(tmp_path / "missing.keras")
 
 
 def test_cli_evaluate_prints_mean_and_standard_error(conditional_paths,

@@ -315,3 +315,121 @@ def test_fit_traces_each_step_function_once_not_per_batch():
   assert counter.per_epoch[0][0] == 1
   assert counter.per_epoch[0][1] <= 2
   assert counter.per_epoch[1:] == [counter.per_epoch[0]] * 2
+
+
+# --- The model as a TFP distribution. ---
+
+
+@pytest.mark.parametrize("num_classes", [None, NUM_CLASSES])
+def test_distribution_log_prob_and_sample_are_the_models(num_classes):
+  model = perturbed_model(num_classes=num_classes)
+  labels = None if num_classes is None else np.array([0, 2, 1, 2])
+  distribution = model.distribution(labels)
+  assert isinstance(distribution, tfp_realnvp.model.tfd.Distribution)
+  assert distribution.event_shape == SMALL_SHAPE
+  pixels = random_pixels(4).astype(np.float32)
+  np.testing.assert_allclose(distribution.log_prob(pixels).numpy(),
+                             model.log_prob(pixels, labels).numpy(),
+                             rtol=1e-6)
+  # Its bijector is the model's decode (forward) and encode (inverse) ...
+  latents = np.random.default_rng(3).normal(size=(4,) + SMALL_SHAPE)
+  np.testing.assert_allclose(
+      distribution.bijector.forward(latents.astype(np.float32)).numpy(),
+      model.decode(latents.astype(np.float32), labels).numpy(), rtol=1e-5,
+      atol=1e-3)
+  np.testing.assert_allclose(distribution.bijector.inverse(pixels).numpy(),
+                             model.encode(pixels, labels).numpy(), rtol=1e-5,
+                             atol=1e-5)
+  # ... and its samples are decoded prior draws: their latents are N(0, I).
+  samples = distribution.sample(() if labels is not None else 4, seed=7)
+  assert samples.shape == (4,) + SMALL_SHAPE
+  sampled_latents = distribution.bijector.inverse(samples).numpy()  # 512 values
+  assert abs(sampled_latents.mean()) < 0.15
+  assert 0.85 < sampled_latents.std() < 1.15
+
+
+def test_conditional_distribution_has_one_class_per_batch_member():
+  model = perturbed_model()
+  labels = np.array([0, 1, 2])
+  distribution = model.distribution(labels)
+  assert distribution.batch_shape == (3,)
+  samples = distribution.sample(2, seed=3)  # [2, 3, H, W, C]
+  assert samples.shape == (2, 3) + SMALL_SHAPE
+  assert np.isfinite(samples.numpy()).all()
+  pixels = random_pixels(6).astype(np.float32).reshape((2, 3) + SMALL_SHAPE)
+  log_prob = distribution.log_prob(pixels).numpy()
+  assert log_prob.shape == (2, 3)
+  for draw in range(2):  # Row `draw` of every class, scored by the model.
+    np.testing.assert_allclose(
+        log_prob[draw], model.log_prob(pixels[draw], labels).numpy(),
+        rtol=1e-5)
+  # The label matters: the same images under other classes score otherwise.
+  other = model.distribution(np.array([2, 0, 1])).log_prob(pixels[0])
+  assert not np.allclose(other.numpy(), log_prob[0])
+
+
+def test_distribution_rejects_wrong_labels():
+  with pytest.raises(ValueError, match="labels are required"):
+    perturbed_model().distribution()
+  with pytest.raises(ValueError, match="labels must be None"):
+    perturbed_model(num_classes=None).distribution([0, 1])
+  with pytest.raises(ValueError, match="integer dtype"):
+    perturbed_model().distribution(np.array([0.5]))
+
+
+def test_distribution_works_in_tfp_mixtures():
+  model = perturbed_model(num_classes=None)
+  tfd = tfp_realnvp.model.tfd
+  pixels = random_pixels(3).astype(np.float32)
+  mixture = tfd.Mixture(tfd.Categorical(probs=[0.5, 0.5]),
+                        [model.distribution(), model.distribution()])
+  np.testing.assert_allclose(mixture.log_prob(pixels).numpy(),
+                             model.log_prob(pixels).numpy(), rtol=1e-5)
+
+
+# --- L2 on the scale parameters (paper sec. 4.1). ---
+
+
+def scale_parameters(model):
+  """The weight-normalization gains and the tanh scales of every s/t network."""
+  return [w for w in model.trainable_weights
+          if w.path.endswith(("/gain", "/scale"))]
+
+
+def test_l2_penalty_is_the_official_nats_coefficient_in_bits_per_dim():
+  coefficient = 0.3
+  model = tfp_realnvp.RealNVP((8, 8, 1), num_scales=2, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4,
+                              l2_regularization=coefficient)
+  rng = np.random.default_rng(0)
+  parameters = scale_parameters(model)
+  # Per coupling: input conv + 2 block convs (gains) and the tanh scale.
+  assert len(parameters) == 4 * len(model.coupling_networks)
+  for weight in parameters:
+    weight.assign(rng.normal(size=weight.shape).astype("float32"))
+  squares = sum(float(np.sum(np.square(w.numpy()))) for w in parameters)
+  expected = coefficient * squares / (64 * math.log(2.0))
+  assert float(tf.add_n(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+  per_example = tf.constant([2.0, 3.0])
+  assert float(model.compute_loss(y_pred=per_example)) == pytest.approx(
+      2.5 + expected, rel=1e-5)
+  # Only the scale parameters are penalized: their gradient is 2 c' g.
+  with tf.GradientTape() as tape:
+    loss = model.compute_loss(y_pred=per_example)
+  gradients = tape.gradient(loss, parameters)
+  for weight, gradient in zip(parameters, gradients):
+    np.testing.assert_allclose(
+        gradient, 2 * coefficient / (64 * math.log(2.0)) * weight.numpy(),
+        rtol=1e-5)
+  assert tfp_realnvp.RealNVP.from_config(
+      model.get_config()).config.l2_regularization == coefficient
+
+
+def test_without_l2_there_is_no_penalty():
+  model = tfp_realnvp.RealNVP((8, 8, 1), num_scales=2, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4)
+  assert not model.losses
+  with pytest.raises(ValueError,
+                     match=r"l2_regularization must be in \[0, inf\); got -1.0"):
+    tfp_realnvp.RealNVP((8, 8, 1), l2_regularization=-1.0)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from test_model import perturbed_model  # 8x8x2 images, 3 classes.
 from tfp_realnvp.training import TrainConfig
-from tfp_realnvp.training import dtype_policy
+from tfp_realnvp.precision import dtype_policy
 
 
 # Tolerances in bits/dim from the 16-bit formats' precision: bfloat16 keeps

@@ -5,11 +5,11 @@ import re
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 from test_model import perturbed_model  # Every weight non-trivial.
 from tfp_realnvp import cli
+from tfp_realnvp import loading
 from tfp_realnvp import sampling
 from tfp_realnvp.export import export_saved_model
 
@@ -56,8 +56,8 @@ def png(path):
 def test_a_keras_file_and_its_saved_model_draw_the_same_samples(
     conditional_paths):
   model, keras_path, saved_model = conditional_paths
-  from_keras = sampling.load_sampler(keras_path)
-  from_saved_model = sampling.load_sampler(saved_model)
+  from_keras = loading.load(keras_path)
+  from_saved_model = loading.load(saved_model)
   # The SavedModel records no config: shape and classes come from the graph.
   assert from_saved_model.image_shape == model.image_shape
   assert from_saved_model.conditional
@@ -86,7 +86,7 @@ def test_the_same_seed_writes_the_same_png(conditional_paths, tmp_path,
                                   "--temperature", "0.6", "1.0")
     assert status == 0, error
   assert outputs["keras"].read_bytes() == outputs["keras_again"].read_bytes()
-  saved_model_sampler = sampling.load_sampler(saved_model)
+  saved_model_sampler = loading.load(saved_model)
   again = tmp_path / "saved_again.png"
   sampling.write_sample_grid(saved_model_sampler, again, [0.6, 1.0], seed=3)
   assert again.read_bytes() == outputs["saved"].read_bytes()
@@ -99,7 +99,7 @@ def test_the_same_seed_writes_the_same_png(conditional_paths, tmp_path,
 def test_without_a_seed_the_saved_model_samples_through_its_signature(
     conditional_paths):
   _, _, saved_model = conditional_paths
-  sampler = sampling.load_sampler(saved_model)
+  sampler = loading.load(saved_model)
   labels = np.array([0, 2, 1], np.int64)
   first, second = (sampler.sample(np.full(3, 0.7, np.float32), labels, None)
                    for _ in range(2))
@@ -111,7 +111,7 @@ def test_without_a_seed_the_saved_model_samples_through_its_signature(
 def test_blocks_of_rows_per_temperature_share_their_latents(
     unconditional_paths):
   model, keras_path, _, _ = unconditional_paths
-  grid = sampling.draw_sample_grid(sampling.load_sampler(keras_path),
+  grid = sampling.draw_sample_grid(loading.load(keras_path),
                                    [0.2, 0.4], num_samples=5, num_columns=3,
                                    seed=11)
   assert grid.tiles.shape == (12, 8, 8, 3) and grid.num_rows == 4
@@ -155,7 +155,7 @@ def test_a_conditional_model_gets_a_row_per_class_by_default(
   assert (summary["rows"], summary["columns"]) == (NUM_CLASSES, 10)
   assert png(tmp_path / "classes.png").shape == (2 * (3 * 9 + 1),
                                                  2 * (10 * 9 + 1))
-  sampler = sampling.load_sampler(saved_model)
+  sampler = loading.load(saved_model)
   grid = sampling.draw_sample_grid(sampler)
   assert grid.labels == np.repeat(np.arange(NUM_CLASSES), 10).tolist()
   # The same latents all labelled 0: the first row agrees, the others not.
@@ -211,7 +211,7 @@ def test_labels_and_num_samples_exclude_each_other(conditional_paths, capsys):
               "--labels", "1", "--num-samples", "2"])
   assert exit_info.value.code == 2
   assert "not allowed with argument" in capsys.readouterr().err
-  sampler = sampling.load_sampler(conditional_paths[1])
+  sampler = loading.load(conditional_paths[1])
   with pytest.raises(ValueError, match="labels .* or num_samples, not both"):
     sampling.draw_sample_grid(sampler, labels=[1], num_samples=2)
   with pytest.raises(ValueError, match="labels must be ints"):

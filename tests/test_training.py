@@ -1,16 +1,25 @@
-"""Training on the bundled real MNIST digits lowers the held-out likelihood cost; learning curves."""
+"""tfp_realnvp.training: training on the bundled real MNIST lowers the held-out likelihood cost; the train job survives SIGKILL, stops cleanly on a non-finite loss, and writes to any TF filesystem."""
 
-import math
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import time
 
 import keras
-import pytest
-from PIL import Image
+import numpy as np
+import tensorflow as tf
 
 import tfp_realnvp
+from test_callbacks import read_events
+from tfp_realnvp import callbacks
 from tfp_realnvp import data
+from tfp_realnvp import training
+from tfp_realnvp.cli import main
+from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.data import make_pipeline
-from tfp_realnvp.plots import plot_learning_curve
-from tfp_realnvp.training import read_history_csv
+from tfp_realnvp.loading import load_keras_model
 
 TRAINING_STEPS = 300
 BATCH_SIZE = 64
@@ -40,19 +49,131 @@ def test_short_training_on_real_mnist_reaches_a_figure_a_broken_model_cannot():
   assert losses[-1] < losses[0]
 
 
-def test_learning_curve_plot_and_history_reading(tmp_path):
-  history_path = tmp_path / "history.csv"
-  history_path.write_text("epoch,bits_per_dim,val_bits_per_dim\n"
-                          "0,3.0,2.5\n1,2.0,NA\n")
-  history = read_history_csv(str(history_path))
-  assert history["bits_per_dim"] == [3.0, 2.0]
-  assert history["val_bits_per_dim"][0] == 2.5
-  assert math.isnan(history["val_bits_per_dim"][1])  # Keras's "NA".
-  with pytest.raises(ValueError, match="NaN"):
-    plot_learning_curve(history, str(tmp_path / "curve.png"))
-  with pytest.raises(ValueError, match="no bits_per_dim"):
-    plot_learning_curve({}, str(tmp_path / "curve.png"))
-  plot_learning_curve({"bits_per_dim": [3.0, 2.0],
-                       "val_bits_per_dim": [2.5, 2.1]},
-                      str(tmp_path / "curve.png"))
-  assert Image.open(tmp_path / "curve.png").size == (600, 400)
+# --- The train job under faults. ---
+
+SMALL = dict(dataset="mnist_bundled", batch_size=16, num_scales=2,
+             num_coupling_layers=1, num_res_blocks=1, filters=4, verbose=0)
+
+
+def config(tmp_path, **overrides):
+  options = dict(SMALL, output_dir=str(tmp_path / "run"),
+                 export_dir=str(tmp_path / "saved_models"))
+  options.update(overrides)
+  return train_config(**options)
+
+
+def train_config(**fields):
+  """A `TrainConfig` from flat fields: `ModelConfig` fields go into `model`."""
+  hyperparameters, fields = ModelConfig.split_kwargs(fields)
+  return training.TrainConfig(model=ModelConfig(**hyperparameters), **fields)
+
+
+def train_command(cfg):
+  flags = []
+  fields = dataclasses.asdict(cfg)
+  fields.update(fields.pop("model"))
+  for key, value in fields.items():
+    flag = "--" + key.replace("_", "-")
+    if isinstance(value, bool):
+      flags.append(flag if value else "--no-" + flag[2:])
+    elif value != "":
+      flags += [flag, str(value)]
+  return [sys.executable, "-m", "tfp_realnvp.cli", "train"] + flags
+
+
+def wait_for_backup_epoch(metadata_path, process, epoch, timeout=240):
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    assert process.poll() is None, "training ended before it could be killed"
+    try:
+      with open(metadata_path, encoding="utf-8") as file:
+        if json.load(file)["epoch"] >= epoch:
+          return
+    except (OSError, ValueError, KeyError):
+      pass
+    time.sleep(0.05)
+  raise AssertionError("no backup appeared in time")
+
+
+def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path,
+                                                           monkeypatch):
+  cfg = config(tmp_path, epochs=4, steps_per_epoch=40)
+  backup = tmp_path / "run" / "backup"
+  process = subprocess.Popen(train_command(cfg), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+  try:
+    wait_for_backup_epoch(backup / "training_metadata.json", process, 1)
+    time.sleep(0.5)
+  finally:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+  assert not (tmp_path / "run" / "metrics.json").exists()
+  finished = json.loads((backup / "training_metadata.json").read_text())["epoch"]
+  assert 1 <= finished < cfg.epochs  # Killed mid-training.
+  backed_up = load_keras_model(str(backup / "latest.weights.h5"),
+                                 str(tmp_path / "run" / "config.json"))
+  expected_weights = backed_up.get_weights()
+
+  started_with = {}
+  original = callbacks.TrainingThroughput.on_train_begin
+
+  def record_weights(self, logs=None):
+    started_with["weights"] = self.model.get_weights()
+    return original(self, logs)
+
+  monkeypatch.setattr(callbacks.TrainingThroughput, "on_train_begin",
+                      record_weights)
+  metrics = training.train(cfg)  # The same command again.
+  assert metrics["first_epoch"] == finished
+  for expected, actual in zip(expected_weights, started_with["weights"]):
+    np.testing.assert_array_equal(actual, expected)
+  epochs = [int(line.split(",")[0]) for line in
+            (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]]
+  assert epochs == list(range(cfg.epochs))
+  # TensorBoard's curves too: the killed run's epochs and the resumed ones.
+  logged = read_events(tmp_path / "run" / "tensorboard" / "train")
+  assert sorted(step for step, _ in logged["epoch_bits_per_dim"]) == list(
+      range(cfg.epochs))
+  assert not backup.exists()  # Deleted once training completed.
+
+
+def test_non_finite_loss_stops_with_a_clear_error_and_keeps_checkpoints(
+    tmp_path, monkeypatch, capsys):
+  original = tfp_realnvp.RealNVP.compute_loss
+
+  def loss_turning_nan(self, *args, **kwargs):
+    loss = original(self, *args, **kwargs)
+    broken = self.optimizer.iterations >= 25
+    return tf.where(broken, tf.constant(np.nan, loss.dtype), loss)
+
+  monkeypatch.setattr(tfp_realnvp.RealNVP, "compute_loss", loss_turning_nan)
+  cfg = config(tmp_path, epochs=3, steps_per_epoch=20)
+  status = main(train_command(cfg)[3:])  # In-process, after "-m module".
+  assert status == 2
+  error = capsys.readouterr().err
+  assert "loss became nan at epoch 2" in error
+  best = tmp_path / "run" / "checkpoints" / "best.weights.h5"
+  assert best.exists()
+  model = load_keras_model(str(best), str(tmp_path / "run" / "config.json"))
+  assert all(np.isfinite(w).all() for w in model.get_weights())
+  images = np.full((2, 28, 28, 1), 30.5, np.float32)
+  assert np.isfinite(model.log_prob(images).numpy()).all()
+  metadata = json.loads(
+      (tmp_path / "run" / "backup" / "training_metadata.json").read_text())
+  assert metadata["epoch"] == 1  # The last finished, finite epoch.
+  assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_outputs_may_live_on_any_tensorflow_filesystem(tmp_path):
+  root = "ram://fault_tolerance_test"
+  cfg = train_config(**dict(
+      SMALL, epochs=1, steps_per_epoch=2, output_dir=f"{root}/run",
+      export_dir=f"{root}/saved_models", model_name="m"))
+  metrics = training.train(cfg)
+  for name in ("config.json", "model.keras", "metrics.json", "samples.png",
+               "history.csv", "checkpoints/best.weights.h5"):
+    assert tf.io.gfile.exists(f"{root}/run/{name}"), name
+  assert metrics["saved_model"] == f"{root}/saved_models/m/1"
+  loaded = tf.saved_model.load(metrics["saved_model"])
+  out = loaded.signatures["log_prob"](images=tf.fill([1, 28, 28, 1], 3.5))
+  assert np.isfinite(out["log_prob"].numpy()).all()

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfp_realnvp import cli
-from tfp_realnvp.model import load_trained_model
+from tfp_realnvp.loading import load_keras_model
 from tfp_realnvp.tuning import RealNVPHyperModel
 
 
@@ -31,11 +31,11 @@ def test_tiny_search_completes_orders_trials_and_exports_the_best(
   scores = [row["val_bits_per_dim"] for row in rows]
   assert scores == sorted(scores) and all(np.isfinite(scores))
   assert "val_bits_per_dim" in (output_dir / "summary.txt").read_text()
-  best = load_trained_model(str(output_dir / "best.keras"))
+  best = load_keras_model(str(output_dir / "best.keras"))
   for name, value in rows[0]["hyperparameters"].items():
     if name in ("num_scales", "num_coupling_layers", "num_res_blocks",
                 "filters"):
-      assert getattr(best, name) == value
+      assert getattr(best.config, name) == value
   loaded = tf.saved_model.load(str(export_dir / "best" / "1"))
   images = np.full((2, 28, 28, 1), 40.5, np.float32)
   served = loaded.signatures["log_prob"](images=tf.constant(images))
@@ -44,14 +44,15 @@ def test_tiny_search_completes_orders_trials_and_exports_the_best(
 
 
 def test_scale_range_is_clipped_to_what_the_image_allows():
-  hypermodel = RealNVPHyperModel((28, 28, 1), num_scales=(1, 6))
-  assert hypermodel.num_scales == (1, 3)
+  hypermodel = RealNVPHyperModel(
+      (28, 28, 1), search_space={"num_scales": (1, 6), "filters": (4, 8)})
+  assert hypermodel.search_space["num_scales"] == (1, 3)
   hp = keras_tuner.HyperParameters()
   hp.Fixed("num_scales", 3)
   hp.Fixed("filters", 4)
   model = hypermodel.build(hp)
-  assert model.num_scales == 3
+  assert model.config.num_scales == 3 and model.config.filters == 4
   with pytest.raises(ValueError, match="allows at most 3"):
-    RealNVPHyperModel((28, 28, 1), num_scales=(4, 5))
+    RealNVPHyperModel((28, 28, 1), search_space={"num_scales": (4, 5)})
   with pytest.raises(ValueError, match="learning_rate range"):
     RealNVPHyperModel((28, 28, 1), learning_rate=(1e-2, 1e-3))

@@ -1,18 +1,142 @@
-"""Keras callbacks for RealNVP training: TensorBoard logs of bits/dim and sample grids."""
+"""Keras callbacks for RealNVP training: fault tolerance, throughput, history, TensorBoard logs of bits/dim and sample grids."""
 
 import math
 import os
+import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp import loading
 from tfp_realnvp.distribute import is_chief
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import draw_sample_grid
-from tfp_realnvp.sampling import keras_sampler
 
 SAMPLES_RUN = "samples"
 SAMPLES_TAG = "samples"
+
+
+class TrainingThroughput(keras.callbacks.Callback):
+  """Logs `images_per_second` of the training part of each epoch (validation excluded).
+
+  The rate is steps * `batch_size` / the seconds from the epoch's start to
+  its last training batch's end, added to the epoch's logs (so to
+  `History` and history.csv).
+
+  Args:
+    batch_size: examples per training step (the global batch).
+
+  Attributes:
+    first_epoch: 0-based index of the first epoch this `fit` ran (> 0 when
+      it resumed from a backup); None before training.
+  """
+
+  def __init__(self, batch_size):
+    super().__init__()
+    self.batch_size = batch_size
+    self.first_epoch = None  # 0-based; > 0 when resumed from a backup.
+    self._start = self._end = None
+    self._steps = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    if self.first_epoch is None:
+      self.first_epoch = epoch
+    self._start, self._steps = time.perf_counter(), 0
+
+  def on_train_batch_end(self, batch, logs=None):
+    self._steps += 1
+    self._end = time.perf_counter()
+
+  def on_epoch_end(self, epoch, logs=None):
+    if logs is not None and self._steps:
+      logs["images_per_second"] = (self._steps * self.batch_size /
+                                   (self._end - self._start))
+
+
+class HistoryCSVLogger(keras.callbacks.CSVLogger):
+  """Keras's `CSVLogger`, able to close its file on any TensorFlow filesystem.
+
+  On remote paths Keras opens a `tf.io.gfile.GFile`, which has no `closed`
+  attribute that `CSVLogger.on_train_end` reads.
+  """
+
+  def on_train_end(self, logs=None):
+    if self.csv_file is not None:
+      self.csv_file.close()
+      self.csv_file = None
+    self.writer = None
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training produced a NaN or infinite loss; the last good checkpoints were kept."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+  """Raises `NonFiniteLossError` at the first batch whose loss is not finite.
+
+  Raising (rather than `TerminateOnNaN`'s stop flag) ends `fit` before any
+  epoch-end callback runs, so neither the `BackupAndRestore` state nor the
+  best-model checkpoint is overwritten with broken weights.
+
+  Args:
+    checkpoint_paths: the paths (str) holding the last good weights, named
+      in the error message.
+  """
+
+  def __init__(self, checkpoint_paths):
+    super().__init__()
+    self.checkpoint_paths = checkpoint_paths
+    self._epoch = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch = epoch
+
+  def on_train_batch_end(self, batch, logs=None):
+    """Raises if the batch's logged `loss` is NaN or infinite.
+
+    Raises:
+      NonFiniteLossError: naming the epoch, the batch and `checkpoint_paths`.
+    """
+    loss = (logs or {}).get("loss")
+    if loss is not None and not np.isfinite(loss):
+      raise NonFiniteLossError(
+          f"The training loss became {loss} at epoch {self._epoch + 1}, batch "
+          f"{batch + 1}; training stopped. The last good weights are kept in "
+          f"{' and '.join(self.checkpoint_paths)}. Lower --learning-rate and "
+          f"run the same command again to resume from the last finished epoch.")
+
+
+def fault_tolerance_callbacks(run_directory, throughput):
+  """The callbacks that keep a run's progress: backup, non-finite stop, best checkpoint, throughput, history.
+
+  In this order, which matters: `BackupAndRestore` restores before the
+  others start; `StopOnNonFiniteLoss` raises before any epoch-end callback
+  can save broken weights; the history row of an epoch is written after
+  its throughput is logged.
+
+  Args:
+    run_directory: a `tfp_realnvp.runs.RunDirectory`.
+    throughput: the run's `TrainingThroughput`.
+
+  Returns:
+    list of `keras.callbacks.Callback`: `BackupAndRestore` (double
+    checkpoint, in `run_directory.backup`), `StopOnNonFiniteLoss`,
+    `ModelCheckpoint` (best val_bits_per_dim weights in
+    `run_directory.best_checkpoint`), `throughput`, `HistoryCSVLogger`
+    (appending to `run_directory.history_csv`).
+  """
+  return [
+      keras.callbacks.BackupAndRestore(run_directory.backup,
+                                       double_checkpoint=True),
+      StopOnNonFiniteLoss([run_directory.backup,
+                           run_directory.best_checkpoint]),
+      keras.callbacks.ModelCheckpoint(
+          run_directory.best_checkpoint, monitor="val_bits_per_dim",
+          mode="min", save_best_only=True, save_weights_only=True),
+      throughput,
+      HistoryCSVLogger(run_directory.history_csv, append=True),
+  ]
 
 
 def tensorboard_callbacks(log_dir, temperature=DEFAULT_TEMPERATURE,
@@ -143,8 +267,9 @@ class TensorBoardSamples(keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     if not (self._active and self._logs_samples(epoch)):
       return
-    grid = draw_sample_grid(keras_sampler(self.model), [self.temperature],
-                            num_columns=self.num_columns, seed=self.seed)
+    grid = draw_sample_grid(loading.from_keras(self.model),
+                            [self.temperature], num_columns=self.num_columns,
+                            seed=self.seed)
     if self._writer is None:
       self._writer = tf.summary.create_file_writer(
           os.path.join(self.log_dir, SAMPLES_RUN))

@@ -8,99 +8,117 @@ import sys
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp import loading
+from tfp_realnvp.callbacks import NonFiniteLossError
+from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.data import DatasetUnavailableError
-from tfp_realnvp.distribute import STRATEGIES
 from tfp_realnvp.evaluation import evaluate
 from tfp_realnvp.export import export_saved_model
-from tfp_realnvp.model import load_trained_model
-from tfp_realnvp.model import LR_SCHEDULES
 from tfp_realnvp.presets import PRESET_NAMES
 from tfp_realnvp.presets import get as get_preset
+from tfp_realnvp.runs import MAX_VERBOSE
+from tfp_realnvp.runs import RunConfig
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
-from tfp_realnvp.sampling import load_sampler
 from tfp_realnvp.sampling import write_sample_grid
-from tfp_realnvp.training import MIXED_PRECISION_POLICIES
 from tfp_realnvp.training import TrainConfig
-from tfp_realnvp.training import NonFiniteLossError
 from tfp_realnvp.training import train
-from tfp_realnvp.tuning import TUNERS
+from tfp_realnvp.tuning import DEFAULT_SEARCH_SPACE
 from tfp_realnvp.tuning import SearchFailedError
 from tfp_realnvp.tuning import TuneConfig
 from tfp_realnvp.tuning import summary_table
 from tfp_realnvp.tuning import tune
 
-_FIELD_HELP = {
-    "dataset": "data set name",
-    "epochs": "training epochs",
-    "batch_size": "examples per batch",
-    "output_dir": "directory for model.keras, samples.png, metrics.json, "
-                  "tensorboard/",
-    "export_dir": "base directory of SavedModels (<dir>/<name>/<version>)",
-    "model_name": "SavedModel name (default: real_nvp_<dataset>[_conditional])",
-    "data_dir": "directory of prepared tensorflow-datasets data",
-    "download": "let tensorflow-datasets download missing data",
-    "conditional": "train a class-conditional model (a row per class in "
-                   "samples.png)",
-    "num_scales": "scales of the multi-scale architecture",
-    "num_coupling_layers": "couplings per half-scale (paper: 3)",
-    "num_res_blocks": "residual blocks per s/t network",
-    "filters": "feature maps of the s/t networks",
-    "learning_rate": "Adam learning rate (the peak of a cosine schedule)",
-    "lr_schedule": "learning rate: constant, or cosine decay to 0 over all "
-                   "training steps",
-    "l2_regularization": "L2 coefficient on the scale parameters, per image "
-                         "in nats (paper: 5e-5)",
-    "gradient_clip_norm": "largest global gradient norm of the bits/dim loss "
-                          "(the official clipping is 100 / (D ln 2))",
-    "mixed_precision": "'' (float32), mixed_float16 or mixed_bfloat16: the "
-                       "s/t networks compute in 16 bits; log-determinants, "
-                       "prior and loss stay float32 (for GPUs/TPUs)",
-    "jit_compile": "XLA-compile the training step",
-    "steps_per_epoch": "steps per epoch (0: one pass over the data)",
-    "temperature": "latent standard deviation for samples.png and the "
-                   "TensorBoard samples",
-    "tensorboard": "write TensorBoard logs to <output-dir>/tensorboard "
-                   "(bits/dim per epoch, sample grids)",
-    "tensorboard_every_n_epochs": "epochs between sample grids in "
-                                  "TensorBoard (bits/dim: every epoch)",
-    "seed": "random seed",
-    "strategy": "distribution: auto (MirroredStrategy on >1 GPU), default, "
-                "mirrored, multi_worker (configured by TF_CONFIG)",
-    "verbose": "Keras verbosity (0 silent, 1 progress bar, 2 one line/epoch)",
-}
+#: Fields of the job configurations without a flag of their own (`model`
+#: and `search_space` get one flag per `ModelConfig` field, and `preset` is
+#: `train --preset`).
+NESTED_FIELDS = ("model", "search_space", "preset")
+_MODEL_FIELDS = dataclasses.fields(ModelConfig)
 
 
-_TUNE_HELP = {
-    "tuner": "search algorithm",
-    "max_trials": "trials to run at most",
-    "epochs": "epochs per trial (Hyperband: the largest budget)",
-    "num_scales": "MIN MAX scales searched",
-    "num_coupling_layers": "MIN MAX couplings per half-scale searched",
-    "num_res_blocks": "MIN MAX residual blocks searched",
-    "filters": "candidate feature-map counts",
-    "learning_rate": "MIN MAX learning rate, searched on a log scale",
-    "output_dir": "directory for the trials, summary.json/.txt, best.keras",
-    "model_name": "SavedModel name (default: real_nvp_<dataset>_tuned)",
-}
-
-_CHOICES = {"dataset": data.DATASETS, "strategy": STRATEGIES,
-            "tuner": TUNERS, "lr_schedule": LR_SCHEDULES,
-            "mixed_precision": MIXED_PRECISION_POLICIES}
+def _flag(name):
+  return "--" + name.replace("_", "-")
 
 
-def _add_config_arguments(parser, config_class, helps):
-  """One flag per dataclass field: --no-X for booleans, several values for tuples."""
+def _default(field):
+  if field.default_factory is not dataclasses.MISSING:
+    return field.default_factory()
+  return field.default
+
+
+def _field_help(config_class, name):
+  """The help text a job configuration declares for its field `name`."""
+  return {field.name: field for field in
+          dataclasses.fields(config_class)}[name].metadata["help"]
+
+
+def _add_config_arguments(parser, config_class):
+  """One flag per field of a job configuration: --no-X for booleans, several values for tuples."""
   for field in dataclasses.fields(config_class):
-    kwargs = dict(default=field.default, help=helps[field.name])
+    if field.name in NESTED_FIELDS:
+      continue
+    kwargs = dict(default=_default(field), help=field.metadata["help"])
     if field.type is bool:
       kwargs["action"] = argparse.BooleanOptionalAction
     elif field.type is tuple:
-      kwargs.update(nargs="+", type=type(field.default[0]))
+      kwargs.update(nargs="+", type=type(kwargs["default"][0]))
     else:
       kwargs["type"] = field.type
-    if field.name in _CHOICES:
-      kwargs["choices"] = _CHOICES[field.name]
-    parser.add_argument("--" + field.name.replace("_", "-"), **kwargs)
+    if field.metadata.get("choices") is not None:
+      kwargs["choices"] = field.metadata["choices"]
+    parser.add_argument(_flag(field.name), **kwargs)
+
+
+def _model_help(field):
+  valid = field.metadata["valid"]
+  return field.metadata["help"] + ("" if valid is None else f"; in {valid}")
+
+
+def _add_model_arguments(parser):
+  """One flag per `ModelConfig` field, with the field's help text."""
+  group = parser.add_argument_group("architecture (tfp_realnvp.config."
+                                    "ModelConfig)")
+  for field in _MODEL_FIELDS:
+    kwargs = dict(default=_default(field), help=_model_help(field))
+    if field.type is bool:
+      kwargs["action"] = argparse.BooleanOptionalAction
+    else:
+      kwargs["type"] = field.type
+    group.add_argument(_flag(field.name), **kwargs)
+
+
+def _parse_bool(text):
+  if text.lower() in ("true", "1", "yes"):
+    return True
+  if text.lower() in ("false", "0", "no"):
+    return False
+  raise argparse.ArgumentTypeError(f"expected true or false; got {text!r}")
+
+
+def _add_search_space_arguments(parser):
+  """One flag per `ModelConfig` field: one value fixes it, more are searched."""
+  group = parser.add_argument_group(
+      "search space (tfp_realnvp.config.ModelConfig fields; one value fixes "
+      "a field)")
+  for field in _MODEL_FIELDS:
+    searched = field.metadata["search"] == "range"
+    group.add_argument(
+        _flag(field.name), nargs="+",
+        type=_parse_bool if field.type is bool else field.type,
+        default=list(DEFAULT_SEARCH_SPACE.get(field.name,
+                                              [_default(field)])),
+        help=("MIN MAX searched, " if searched else "candidates searched, ")
+        + _model_help(field))
+
+
+def _model_values(args):
+  return {field.name: getattr(args, field.name) for field in _MODEL_FIELDS}
+
+
+def _job_values(args, config_class):
+  names = {field.name for field in dataclasses.fields(config_class)}
+  return {key: tuple(value) if isinstance(value, list) else value
+          for key, value in vars(args).items()
+          if key in names and key not in NESTED_FIELDS}
 
 
 def _add_train_parser(subparsers):
@@ -112,7 +130,8 @@ def _add_train_parser(subparsers):
       help="start from a named configuration (paper and official code "
            "hyper-parameters, see tfp_realnvp.presets); other flags override "
            "its values")
-  _add_config_arguments(parser, TrainConfig, _FIELD_HELP)
+  _add_config_arguments(parser, TrainConfig)
+  _add_model_arguments(parser)
   return parser
 
 
@@ -120,7 +139,8 @@ def _add_tune_parser(subparsers):
   parser = subparsers.add_parser(
       "tune", help="search depth, width and learning rate with KerasTuner",
       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-  _add_config_arguments(parser, TuneConfig, {**_FIELD_HELP, **_TUNE_HELP})
+  _add_config_arguments(parser, TuneConfig)
+  _add_search_space_arguments(parser)
 
 
 def _add_export_parser(subparsers):
@@ -133,7 +153,7 @@ def _add_export_parser(subparsers):
                       "RealNVP config (train writes config.json), needed for "
                       ".weights.h5 checkpoints")
   parser.add_argument("--export-dir", default="saved_models",
-                      help=_FIELD_HELP["export_dir"])
+                      help=_field_help(RunConfig, "export_dir"))
   parser.add_argument("--name", default="real_nvp", help="model name")
   parser.add_argument("--version", type=int, default=None,
                       help="integer version (default: the next free one)")
@@ -147,7 +167,8 @@ def _add_evaluate_parser(subparsers):
   parser.add_argument("model", help="a .keras file, a .weights.h5 checkpoint "
                       "(with --config) or a SavedModel version directory")
   parser.add_argument("--dataset", choices=data.DATASETS,
-                      default=data.BUNDLED_MNIST, help=_FIELD_HELP["dataset"])
+                      default=data.BUNDLED_MNIST,
+                      help=_field_help(RunConfig, "dataset"))
   parser.add_argument("--split", default=None, help="split string (default: "
                       "the data set's held-out split, test or validation)")
   parser.add_argument("--batch-size", type=int, default=256,
@@ -155,14 +176,17 @@ def _add_evaluate_parser(subparsers):
   parser.add_argument("--noise-draws", type=int, default=1,
                       help="dequantization noise draws per image")
   parser.add_argument("--seed", type=int, default=0, help="noise seed")
-  parser.add_argument("--data-dir", default="", help=_FIELD_HELP["data_dir"])
+  parser.add_argument("--data-dir", default="",
+                      help=_field_help(RunConfig, "data_dir"))
   parser.add_argument("--download", default=True,
                       action=argparse.BooleanOptionalAction,
-                      help=_FIELD_HELP["download"])
+                      help=_field_help(RunConfig, "download"))
   parser.add_argument("--config", default="", help="JSON file with the "
                       "RealNVP config, needed for .weights.h5 checkpoints")
   parser.add_argument("--verbose", type=int, default=1,
-                      help="1 shows a progress bar, 0 nothing")
+                      choices=range(MAX_VERBOSE + 1),
+                      help="1 shows a progress bar, 0 nothing; "
+                      f"{MAX_VERBOSE} also TensorFlow's C++ start-up log")
 
 
 def _add_sample_parser(subparsers):
@@ -198,18 +222,22 @@ def _add_sample_parser(subparsers):
 
 
 def _run_train(args):
-  fields = {f.name for f in dataclasses.fields(TrainConfig)}
-  config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+  config = TrainConfig(model=ModelConfig(**_model_values(args)),
+                       preset=args.preset or "",
+                       **_job_values(args, TrainConfig))
   metrics = train(config)
   return {k: metrics[k] for k in ("test_bits_per_dim", "training_seconds",
                                   "images_per_second", "saved_model")}
 
 
 def _run_tune(args):
-  fields = {f.name for f in dataclasses.fields(TuneConfig)}
-  values = {k: tuple(v) if isinstance(v, list) else v
-            for k, v in vars(args).items() if k in fields}
-  result = tune(TuneConfig(**values))
+  values = _model_values(args)
+  fixed = {name: value[0] for name, value in values.items()
+           if len(value) == 1}
+  searched = {name: tuple(value) for name, value in values.items()
+              if len(value) > 1}
+  result = tune(TuneConfig(model=ModelConfig(**fixed), search_space=searched,
+                           **_job_values(args, TuneConfig)))
   print(summary_table(result["trials"]), file=sys.stderr)
   return {k: result[k] for k in ("best_hyperparameters", "test_bits_per_dim",
                                  "saved_model")}
@@ -218,20 +246,28 @@ def _run_tune(args):
 def _run_evaluate(args):
   return evaluate(args.model, args.dataset, args.split, args.batch_size,
                   args.noise_draws, args.seed, args.data_dir or None,
-                  args.download, args.config or None, args.verbose)
+                  args.download, args.config or None, min(args.verbose, 1))
 
 
 def _run_sample(args):
-  sampler = load_sampler(args.model, args.config or None)
-  return write_sample_grid(sampler, args.output, args.temperature,
+  model = loading.load(args.model, args.config or None)
+  return write_sample_grid(model, args.output, args.temperature,
                            args.labels, args.num_samples, args.num_columns,
                            args.seed)
 
 
 def _run_export(args):
-  model = load_trained_model(args.model, args.config or None)
-  path = export_saved_model(model, args.export_dir, args.name, args.version)
+  model = loading.load_keras_model(args.model, args.config or None)
+  path = export_saved_model(model, args.export_dir, args.name, args.version,
+                            provenance={"job": "export",
+                                        "source": str(args.model)})
   return {"saved_model": path}
+
+
+def _preset_defaults(name):
+  """The preset's values as flag defaults (`ModelConfig` fields flattened)."""
+  fields = get_preset(name).train_fields()
+  return {**fields.pop("model").to_dict(), **fields}
 
 
 def main(argv=None):
@@ -269,7 +305,7 @@ def main(argv=None):
   args = parser.parse_args(argv)
   if args.command == "train" and args.preset:
     # The preset replaces the defaults; flags given explicitly still win.
-    train_parser.set_defaults(**get_preset(args.preset).train_fields())
+    train_parser.set_defaults(**_preset_defaults(args.preset))
     args = parser.parse_args(argv)
   commands = {"train": _run_train, "tune": _run_tune,
               "evaluate": _run_evaluate, "sample": _run_sample,

@@ -233,6 +233,87 @@ def pipeline(name, split, batch_size, training, data_dir=None, download=True,
                        cache=dataset_spec.cache)
 
 
+def fit_pipelines(name, batch_size, seed=0, steps_per_epoch=0, data_dir=None,
+                  download=True):
+  """(train, validation) pipelines for `fit`; train repeats when `steps_per_epoch` is set.
+
+  Validation uses the data set's `fit_validation_split` (celeb_a:
+  "validation"; otherwise the held-out "test", or "validation" for ImageNet).
+
+  Args:
+    name, data_dir, download: as `load`.
+    batch_size: int >= 1, examples per batch.
+    seed: int seed of the training pipeline's shuffle and flips.
+    steps_per_epoch: int >= 0; non-zero makes the training pipeline repeat
+      (`fit` then takes that many batches per epoch).
+
+  Returns:
+    (train_data, validation_data), `tf.data.Dataset`s of (images uint8
+    [B, H, W, C], labels int64 [B]) from `pipeline`: the "train" split
+    shuffled and in full batches (`training=True`), and the validation
+    split in order, every example once.
+
+  Raises:
+    ValueError: an unknown data set or split.
+    DatasetUnavailableError: a TFDS data set that cannot be loaded.
+  """
+  train_data = pipeline(name, "train", batch_size, training=True, seed=seed,
+                        data_dir=data_dir, download=download)
+  validation_data = pipeline(name, spec(name).fit_validation_split, batch_size,
+                             training=False, data_dir=data_dir,
+                             download=download)
+  if steps_per_epoch:
+    train_data = train_data.repeat()
+  return train_data, validation_data
+
+
+def held_out_pipeline(name, batch_size, validation_data, data_dir=None,
+                      download=True):
+  """The pipeline of the data set's `eval_split`, reusing `validation_data` when it is the same split.
+
+  Args:
+    name, data_dir, download: as `load`.
+    batch_size: int >= 1, examples per batch.
+    validation_data: the validation pipeline of `fit_pipelines`.
+
+  Returns:
+    `tf.data.Dataset` of (images uint8 [B, H, W, C], labels int64 [B]),
+    every example of the `eval_split` once, in order.
+
+  Raises:
+    ValueError: an unknown data set or split.
+    DatasetUnavailableError: a TFDS data set that cannot be loaded.
+  """
+  dataset_spec = spec(name)
+  if dataset_spec.eval_split == dataset_spec.fit_validation_split:
+    return validation_data
+  return pipeline(name, dataset_spec.eval_split, batch_size, training=False,
+                  data_dir=data_dir, download=download)
+
+
+def steps_per_epoch(train_data, configured_steps=0):
+  """Optimizer steps per epoch: `configured_steps` if set, else the batches in `train_data`.
+
+  Args:
+    train_data: the batched training `tf.data.Dataset`.
+    configured_steps: int, `RunConfig.steps_per_epoch`; 0 for one pass.
+
+  Returns:
+    int: `configured_steps` if non-zero, else `train_data.cardinality()`.
+
+  Raises:
+    ValueError: if neither is known (a pipeline of unknown or infinite
+      length).
+  """
+  if configured_steps:
+    return configured_steps
+  batches = int(train_data.cardinality())
+  if batches < 0:
+    raise ValueError("The training data has an unknown number of batches; "
+                     "set steps_per_epoch.")
+  return batches
+
+
 def make_pipeline(dataset, batch_size, training, seed=0, random_flip=False,
                   cache=True):
   """Caches, shuffles, flips, batches and prefetches a dataset of (image, label) examples.

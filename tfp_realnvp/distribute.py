@@ -104,3 +104,20 @@ def is_chief(strategy):
   return resolver.task_type in (None, "chief") or (
       resolver.task_type == "worker" and resolver.task_id == 0
       and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def worker_output_dir(output_dir, strategy):
+  """`output_dir` on the chief; `<output_dir>/worker_<i>` on other multi-worker tasks.
+
+  Args:
+    output_dir: the job's output directory.
+    strategy: the job's `tf.distribute.Strategy`.
+
+  Returns:
+    str: `output_dir` where `is_chief(strategy)`, else
+    `<output_dir>/worker_<task id>`. Nothing is created.
+  """
+  if is_chief(strategy):
+    return output_dir
+  return os.path.join(output_dir,
+                      f"worker_{strategy.cluster_resolver.task_id}")

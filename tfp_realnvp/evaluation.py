@@ -1,106 +1,18 @@
 """Test bits/dim of a trained model (`.keras` file, checkpoint or SavedModel) over a data set split."""
 
-import dataclasses
 import math
 import re
-from typing import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp import loading
 from tfp_realnvp import validation
-from tfp_realnvp.export import load_saved_model
-from tfp_realnvp.model import load_trained_model
 
 
-@dataclasses.dataclass
-class Scorer:
-  """A trained model reduced to what evaluation needs.
-
-  Attributes:
-    bits_per_dim: function (pixels float32 [N, H, W, C] in [0, 256), labels
-      int64 [N] or None) -> bits/dim float [N].
-    conditional: whether the model needs class labels.
-    image_shape: (H, W, C) the model takes, or None when the model does not
-      say (SavedModels accept any shape and reject a wrong one when called).
-    num_classes: class count of a conditional Keras model, else None.
-  """
-  bits_per_dim: Callable
-  conditional: bool
-  image_shape: tuple | None = None
-  num_classes: int | None = None
-
-
-def load_scorer(path, config_path=None):
-  """Loads a model for evaluation from a `.keras` file, a `.weights.h5` checkpoint or a SavedModel directory.
-
-  SavedModels are called through their `log_prob` signature, exactly as TF
-  Serving would; Keras models through a `tf.function` of
-  `RealNVP.bits_per_dim` (one trace for every batch size).
-
-  Args:
-    path: the model file or the SavedModel version directory (holding
-      saved_model.pb).
-    config_path: `config.json` for a `.weights.h5` checkpoint.
-
-  Returns:
-    A `Scorer`.
-
-  Raises:
-    OSError: nothing at `path`.
-    ValueError: a file that is neither a Keras model nor a SavedModel, or a
-      SavedModel without a `log_prob` signature.
-  """
-  path = str(path)
-  if tf.io.gfile.isdir(path):
-    return _saved_model_scorer(path)
-  model = load_trained_model(path, config_path)
-  return Scorer(keras_bits_per_dim(model), model.num_classes is not None,
-                model.image_shape, model.num_classes)
-
-
-def keras_bits_per_dim(model):
-  """`model.bits_per_dim` as one `tf.function` for every batch size (eager calls are ~10x slower).
-
-  Args:
-    model: a `tfp_realnvp.RealNVP`.
-
-  Returns:
-    function (pixels [N, H, W, C] in [0, 256), any real dtype, cast to the
-    model's; labels int64 [N], or anything for an unconditional model,
-    which ignores them) -> bits/dim [N] in the model's dtype. Pixels
-    outside [0, 256), NaN or labels out of range raise
-    `tf.errors.InvalidArgumentError` (the model's checks, in a graph).
-  """
-  pixel_spec = tf.TensorSpec([None, *model.image_shape], model.dtype)
-  label_spec = tf.TensorSpec([None], tf.int64)
-  if model.num_classes is None:
-    graph = tf.function(lambda pixels: model.bits_per_dim(pixels),  # pylint: disable=unnecessary-lambda
-                        input_signature=[pixel_spec])
-    return lambda pixels, labels: graph(tf.cast(pixels, model.dtype))
-  graph = tf.function(model.bits_per_dim,
-                      input_signature=[pixel_spec, label_spec])
-  return lambda pixels, labels: graph(tf.cast(pixels, model.dtype), labels)
-
-
-def _saved_model_scorer(path):
-  loaded = load_saved_model(path, ["log_prob"])
-  signature = loaded.signatures["log_prob"]
-  conditional = "labels" in signature.structured_input_signature[1]
-
-  def bits_per_dim(pixels, labels):
-    inputs = {"images": tf.cast(pixels, tf.float32)}
-    if conditional:
-      inputs["labels"] = labels
-    return signature(**inputs)["bits_per_dim"]
-
-  bits_per_dim.saved_model = loaded  # Keeps the variables alive.
-  return Scorer(bits_per_dim, conditional)
-
-
-def evaluate_bits_per_dim(scorer, batches, noise_draws=1, seed=0,
+def evaluate_bits_per_dim(model, batches, noise_draws=1, seed=0,
                           verbose=1):
   """Mean and standard error of test bits/dim over a data set.
 
@@ -112,7 +24,7 @@ def evaluate_bits_per_dim(scorer, batches, noise_draws=1, seed=0,
   error std / sqrt(N) (sample std, ddof 1).
 
   Args:
-    scorer: a `Scorer` (`load_scorer`).
+    model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`).
     batches: `tf.data.Dataset` of (images uint8 [B, H, W, C], labels int64
       [B]), pixels in [0, 256), every image once.
     noise_draws: int >= 1, dequantization draws per image.
@@ -137,7 +49,7 @@ def evaluate_bits_per_dim(scorer, batches, noise_draws=1, seed=0,
       unit_name="batch")
   per_image = []
   for step, (images, labels) in enumerate(batches):
-    draws = [scorer.bits_per_dim(
+    draws = [model.bits_per_dim(
         _dequantized(images, [seed, step * noise_draws + draw]), labels)
              for draw in range(noise_draws)]
     per_image.append(np.mean(np.stack(draws), axis=0, dtype=np.float64))
@@ -176,7 +88,7 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
     batch_size: images per model call.
     noise_draws, seed, verbose: as `evaluate_bits_per_dim`.
     data_dir, download: as `tfp_realnvp.data.load`.
-    config_path: as `load_scorer`.
+    config_path: as `tfp_realnvp.loading.load`.
 
   Returns:
     The dict of `evaluate_bits_per_dim` without `per_image`, plus `dataset`
@@ -190,12 +102,12 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
     tfp_realnvp.data.DatasetUnavailableError: the data set is missing.
   """
   split = split or data.spec(dataset).eval_split
-  scorer = load_scorer(model_path, config_path)
-  check_compatible(scorer, dataset)
+  model = loading.load(model_path, config_path)
+  check_compatible(model, dataset)
   batches = data.pipeline(dataset, split, batch_size, training=False,
                           data_dir=data_dir, download=download)
   try:
-    result = evaluate_bits_per_dim(scorer, batches, noise_draws, seed,
+    result = evaluate_bits_per_dim(model, batches, noise_draws, seed,
                                    verbose)
   except tf.errors.InvalidArgumentError as error:
     raise ValueError(
@@ -211,29 +123,29 @@ def _assertion_text(error):
   return found.group(1) if found else error.message.splitlines()[0]
 
 
-def check_compatible(scorer, dataset):
+def check_compatible(model, dataset):
   """Raises ValueError unless the model can score the data set's images and labels.
 
   Args:
-    scorer: a `Scorer` (`load_scorer`).
+    model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`).
     dataset: a data set name (`tfp_realnvp.data.DATASETS`).
 
   Raises:
-    ValueError: an unknown data set; the model's image shape, where known,
-      differs from the data set's; a class-conditional model and a data set
-      without labels; or a class count, where the model states it, that
+    ValueError: an unknown data set; a class-conditional model and a data
+      set without labels; a class count, where the model states it, that
+      differs from the data set's; or the model's image shape, where known,
       differs from the data set's.
   """
   image_shape = data.image_shape(dataset)
-  if scorer.image_shape is not None and tuple(scorer.image_shape) != tuple(
-      image_shape):
-    raise ValueError(f"The model takes images of shape {scorer.image_shape}; "
-                     f"{dataset!r} has {image_shape}.")
-  if scorer.conditional:
+  if model.conditional:
     classes = data.num_classes(dataset)
     if classes is None:
       raise ValueError(f"The model is class-conditional but {dataset!r} has "
                        f"no class labels.")
-    if scorer.num_classes is not None and scorer.num_classes != classes:
-      raise ValueError(f"The model has {scorer.num_classes} classes; "
+    if model.num_classes is not None and model.num_classes != classes:
+      raise ValueError(f"The model has {model.num_classes} classes; "
                        f"{dataset!r} has {classes}.")
+  if model.image_shape is not None and tuple(model.image_shape) != tuple(
+      image_shape):
+    raise ValueError(f"The model takes images of shape {model.image_shape}; "
+                     f"{dataset!r} has {image_shape}.")

@@ -1,17 +1,28 @@
 """SavedModel export with batch-major signatures that TF Serving can answer."""
 
+import datetime
+import json
 import os
 import re
 
 import keras
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from tfp_realnvp import validation
-from tfp_realnvp.model import nats_to_bits_per_dim
+from tfp_realnvp.units import nats_to_bits_per_dim
+from tfp_realnvp.version import __version__
 
+#: Directory of a SavedModel version that TF Serving leaves to its users.
+ASSETS_EXTRA = "assets.extra"
 #: File name of the warm-up requests under `<version>/assets.extra/` (TF Serving's).
 WARMUP_FILE = "tf_serving_warmup_requests"
+#: File name of the model's configuration and provenance (JSON) under
+#: `<version>/assets.extra/`.
+MODEL_INFO_FILE = "tfp_realnvp.json"
+#: Version of the layout of `MODEL_INFO_FILE` (`model_info`).
+MODEL_INFO_FORMAT = 1
 
 
 def next_version(model_dir):
@@ -33,7 +44,7 @@ def next_version(model_dir):
 
 
 def export_saved_model(model, base_dir="saved_models", name="real_nvp",
-                       version=None):
+                       version=None, provenance=None):
   """Writes `model` as a SavedModel to `<base_dir>/<name>/<version>/` (TF Serving's layout).
 
   Signatures (all batch-major, so TF Serving's REST row format works;
@@ -49,13 +60,18 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
   request of the wrong size, like NaN, out-of-range pixels or labels, fails
   with an InvalidArgument error naming the problem. Loading needs only
   TensorFlow. Warm-up requests for every signature are written to
-  `<version>/assets.extra/tf_serving_warmup_requests`.
+  `<version>/assets.extra/tf_serving_warmup_requests`, and the model's
+  configuration and provenance (`model_info`) as JSON to
+  `<version>/assets.extra/tfp_realnvp.json`, from which
+  `tfp_realnvp.loading` reads the image shape and the class count.
 
   Args:
     model: a `tfp_realnvp.RealNVP`.
     base_dir: directory holding models (local or any TF filesystem).
     name: model name, the directory under `base_dir`.
     version: positive int, or None for the next free integer version.
+    provenance: JSON-serializable dict of where the model comes from (e.g.
+      `train` gives dataset, preset, epochs and its figures), or None.
 
   Returns:
     The path of the written version directory.
@@ -76,40 +92,55 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
     archive.add_endpoint(endpoint, fn, input_signature=signature)
   archive.write_out(path, verbose=False)
   write_warmup_requests(path, model, name)
+  write_model_info(path, model, provenance)
   return path
 
 
-def load_saved_model(path, signature_names):
-  """Loads a SavedModel written by `export_saved_model`, with plain TensorFlow.
-
-  No class of this package is needed: the signatures run as TF Serving would
-  run them (`tfp_realnvp.evaluation` scores through `log_prob`,
-  `tfp_realnvp.sampling` samples through `sample` and `decode`).
+def model_info(model, provenance=None):
+  """The configuration and provenance of an exported model, as a JSON-serializable dict.
 
   Args:
-    path: the SavedModel version directory (holding saved_model.pb), local
-      or on any TensorFlow filesystem.
-    signature_names: names of the signatures the caller needs.
+    model: the exported `tfp_realnvp.RealNVP`.
+    provenance: JSON-serializable dict, or None.
 
   Returns:
-    The loaded object; `loaded.signatures[name]` are its concrete functions
-    (keep `loaded` referenced while calling them: it owns the variables).
-
-  Raises:
-    ValueError: a directory without saved_model.pb, or a SavedModel without
-      one of `signature_names`.
+    dict: `format` (`MODEL_INFO_FORMAT`), `image_shape` ([H, W, C]),
+    `num_classes` (int, or None for an unconditional model), `model_config`
+    (`model.get_config()`, from which `RealNVP.from_config` rebuilds the
+    architecture), `provenance` ({} if None), `exported_at` (UTC, ISO 8601)
+    and `versions` of tfp_realnvp, TensorFlow, Keras and TFP.
   """
-  path = str(path)
-  if not tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
-    raise ValueError(f"{path!r} is a directory without saved_model.pb; pass "
-                     f"a SavedModel version directory or a .keras file.")
-  loaded = tf.saved_model.load(path)
-  missing = [name for name in signature_names
-             if name not in loaded.signatures]
-  if missing:
-    raise ValueError(f"The SavedModel at {path!r} has no {' or '.join(missing)}"
-                     f" signature; it was not written by export_saved_model.")
-  return loaded
+  return {
+      "format": MODEL_INFO_FORMAT,
+      "image_shape": list(model.image_shape),
+      "num_classes": model.num_classes,
+      "model_config": model.get_config(),
+      "provenance": dict(provenance or {}),
+      "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+          timespec="seconds"),
+      "versions": {"tfp_realnvp": __version__, "tensorflow": tf.__version__,
+                   "keras": keras.__version__,
+                   "tensorflow_probability": tfp.__version__},
+  }
+
+
+def write_model_info(version_dir, model, provenance=None):
+  """Writes `model_info(model, provenance)` to `<version_dir>/assets.extra/tfp_realnvp.json`.
+
+  Args:
+    version_dir: the SavedModel version directory (`export_saved_model`).
+    model: the exported `tfp_realnvp.RealNVP`.
+    provenance: as `model_info`.
+
+  Returns:
+    The path of the written JSON file.
+  """
+  directory = os.path.join(version_dir, ASSETS_EXTRA)
+  tf.io.gfile.makedirs(directory)
+  path = os.path.join(directory, MODEL_INFO_FILE)
+  with tf.io.gfile.GFile(path, "w") as file:
+    json.dump(model_info(model, provenance), file, indent=2)
+  return path
 
 
 def warmup_requests(model, model_name):
@@ -159,7 +190,7 @@ def write_warmup_requests(version_dir, model, model_name):
   Returns:
     The path of the written TFRecord file.
   """
-  directory = os.path.join(version_dir, "assets.extra")
+  directory = os.path.join(version_dir, ASSETS_EXTRA)
   tf.io.gfile.makedirs(directory)
   path = os.path.join(directory, WARMUP_FILE)
   with tf.io.TFRecordWriter(path) as writer:

@@ -25,6 +25,29 @@ import tensorflow as tf
 from tfp_realnvp.architecture import scale_shapes
 
 
+def standard_normal_latents(shape, seed=None, dtype=tf.float32):
+  """Draws latents z ~ N(0, I), the prior of the flow, for sampling.
+
+  With an int `seed` the draw is stateless (`tf.random.stateless_normal` with
+  seed [seed, 0]): the same seed and shape give the same z in any process,
+  which is what makes `RealNVP.sample(..., seed=s)` and
+  `tfp_realnvp.sampling` reproducible (also through a SavedModel's `decode`
+  signature). Without a seed the draw comes from TF's stateful generator.
+
+  Args:
+    shape: int list or int tensor [N, H, W, C].
+    seed: int, or None.
+    dtype: float dtype of the result.
+
+  Returns:
+    `dtype` tensor of `shape`, standard normal (unit: latent standard
+    deviations; multiply by a temperature for reduced-temperature samples).
+  """
+  if seed is None:
+    return tf.random.normal(shape, dtype=dtype)
+  return tf.random.stateless_normal(shape, seed=[int(seed), 0], dtype=dtype)
+
+
 def scale_latent_shapes(image_shape, num_scales):
   """Shapes (H_k, W_k, C_k) of the latents each scale factors out, finest first.
 

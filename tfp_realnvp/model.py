@@ -1,6 +1,6 @@
 """The Real NVP Keras model (Dinh, Sohl-Dickstein, Bengio, ICLR 2017)."""
 
-import json
+import dataclasses
 import math
 
 import keras
@@ -8,142 +8,34 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_realnvp import presets
 from tfp_realnvp import validation
+from tfp_realnvp._compat import BuildWithoutDataBatch
+from tfp_realnvp._compat import in_multi_worker_mode
 from tfp_realnvp.architecture import FlowBuilder
 from tfp_realnvp.architecture import scale_shapes
+from tfp_realnvp.bijectors import Conditioned
 from tfp_realnvp.bijectors import route_kwargs
+from tfp_realnvp.config import ModelConfig
+from tfp_realnvp.latents import standard_normal_latents
 from tfp_realnvp.layers import MovingMoments
 from tfp_realnvp.layers import ShiftAndLogScaleResNet
+from tfp_realnvp.optimization import default_optimizer
+from tfp_realnvp.units import nats_per_image_to_bits_per_dim
+from tfp_realnvp.units import nats_to_bits_per_dim
 
 tfd = tfp.distributions
 
 
-def nats_to_bits_per_dim(log_prob, num_dims):
-  """Bits per dimension -log_prob / (D ln 2) of log-densities `log_prob` in nats.
-
-  Args:
-    log_prob: float tensor [N], log-density over pixel space [0, 256)^D.
-    num_dims: D = H * W * C.
-
-  Returns:
-    float tensor [N], bits/dim (the paper's reported unit).
-  """
-  return -nats_per_image_to_bits_per_dim(log_prob, num_dims)
-
-
-def nats_per_image_to_bits_per_dim(value, num_dims):
-  """`value` on the nats-per-image scale (the official code's loss) restated on the bits/dim scale: value / (D ln 2).
-
-  Coefficients and bounds of the official code (its L2 coefficient, its
-  gradient clipping) apply to our bits/dim loss after this conversion.
-
-  Args:
-    value: float or float tensor (any shape) in nats per image.
-    num_dims: D = H * W * C.
-
-  Returns:
-    float or tensor: value / (D ln 2), of `value`'s type and shape (no sign
-    change; a log-density gives minus the bits/dim, see
-    `nats_to_bits_per_dim`).
-  """
-  return value / (num_dims * math.log(2.0))
-
-
-def standard_normal_latents(shape, seed=None, dtype=tf.float32):
-  """Draws latents z ~ N(0, I), the prior of the flow, for sampling.
-
-  With an int `seed` the draw is stateless (`tf.random.stateless_normal` with
-  seed [seed, 0]): the same seed and shape give the same z in any process,
-  which is what makes `RealNVP.sample(..., seed=s)` and
-  `tfp_realnvp.sampling` reproducible (also through a SavedModel's `decode`
-  signature). Without a seed the draw comes from TF's stateful generator.
-
-  Args:
-    shape: int list or int tensor [N, H, W, C].
-    seed: int, or None.
-    dtype: float dtype of the result.
-
-  Returns:
-    `dtype` tensor of `shape`, standard normal (unit: latent standard
-    deviations; multiply by a temperature for reduced-temperature samples).
-  """
-  if seed is None:
-    return tf.random.normal(shape, dtype=dtype)
-  return tf.random.stateless_normal(shape, seed=[int(seed), 0], dtype=dtype)
-
-
-#: Learning-rate schedules `learning_rate_schedule` accepts.
-LR_SCHEDULES = ("constant", "cosine")
-
-
-def learning_rate_schedule(learning_rate, schedule="constant", total_steps=None):
-  """Adam's learning rate: constant, or cosine decay from `learning_rate` to 0.
-
-  Args:
-    learning_rate: float > 0, the (peak) step size.
-    schedule: "constant" or "cosine".
-    total_steps: optimizer steps of the whole training, for "cosine".
-
-  Returns:
-    The float, or a `keras.optimizers.schedules.CosineDecay`.
-
-  Raises:
-    ValueError: for an unknown schedule, or "cosine" without total_steps.
-  """
-  if schedule not in LR_SCHEDULES:
-    raise ValueError(f"schedule must be one of {LR_SCHEDULES}; got "
-                     f"{schedule!r}.")
-  if schedule == "constant":
-    return learning_rate
-  if not total_steps or total_steps < 1:
-    raise ValueError(f"A cosine schedule needs total_steps >= 1; got "
-                     f"{total_steps}.")
-  return keras.optimizers.schedules.CosineDecay(learning_rate,
-                                                decay_steps=int(total_steps))
-
-
-def default_optimizer(learning_rate=1e-3, gradient_clip_norm=100.0):
-  """Adam with global gradient-norm clipping.
-
-  Args:
-    learning_rate: float > 0, Adam's step size (official code: 1e-3), or a
-      Keras learning-rate schedule (`learning_rate_schedule`).
-    gradient_clip_norm: float > 0, the largest global norm of the gradient of
-      the loss in bits/dim. The official code clips at 100 the gradient of
-      the loss in nats per image, D ln 2 times larger than ours: its
-      equivalent here is 100 / (D ln 2) (`official_gradient_clip_norm`).
-
-  Returns:
-    A new `keras.optimizers.Adam`.
-  """
-  return keras.optimizers.Adam(learning_rate=learning_rate,
-                               global_clipnorm=gradient_clip_norm)
-
-
-def official_gradient_clip_norm(num_dims):
-  """The official code's clipping (norm 100 of nats-per-image gradients) on our bits/dim loss: 100 / (D ln 2).
-
-  The official code (tensorflow/models research/real_nvp,
-  `get_default_hparams`: clip_gradient=100) clips the global norm of the
-  gradient of its loss in nats per image.
-
-  Args:
-    num_dims: D = H * W * C.
-
-  Returns:
-    float: 100 / (D ln 2), 0.184 for 28x28x1 and 0.047 for 32x32x3.
-  """
-  return nats_per_image_to_bits_per_dim(100.0, num_dims)
-
-
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
-class RealNVP(keras.Model):
+class RealNVP(BuildWithoutDataBatch, keras.Model):
   """Real NVP density model of images, trainable with `fit`.
 
   The flow `self.flow` is a TFP bijector whose `forward` maps latents to
   pixels (TFP convention); its layers (s/t networks, batch-norm statistics)
   are Keras layers owned by this model. Architecture: paper sec. 3.6 (see
-  `tfp_realnvp.architecture.FlowBuilder`); preprocessing: the logit transform
+  `tfp_realnvp.architecture.FlowBuilder`), its hyper-parameters in
+  `self.config` (a `tfp_realnvp.config.ModelConfig`); preprocessing: the logit transform
   with alpha (official code); prior: standard normal over all D = H*W*C
   latents.
 
@@ -165,39 +57,31 @@ class RealNVP(keras.Model):
   distribution strategies scale it right); `bits_per_dim` is logged for
   training and validation data. `call(inputs)` returns per-example bits/dim of
   the given (already continuous) pixels, so `predict` does too.
+
+  As a TFP distribution: `distribution(labels)` (mixtures, KL terms,
+  `tfp.mcmc` targets).
   """
 
-  def __init__(self, image_shape, num_scales=2, num_coupling_layers=3,
-               num_res_blocks=4, filters=32, num_classes=None,
-               batch_norm=True, batch_norm_momentum=0.9, alpha=0.05,
-               l2_regularization=0.0, **kwargs):
+  def __init__(self, image_shape, num_classes=None, config=None, **kwargs):
     """Builds the model and all its weights.
 
     Args:
       image_shape: (H, W, C) of the images.
-      num_scales: int >= 1; H and W must be divisible by 2^(num_scales - 1).
-      num_coupling_layers: couplings per half-scale (paper: 3); the last scale
-        has one more.
-      num_res_blocks: residual blocks per s/t network (paper: 4 for 32x32).
-      filters: feature maps of the s/t networks (paper: 32; 64 for CIFAR-10).
       num_classes: number of classes for a class-conditional model (labels
         are one-hot encoded and fed to every s/t network), else None.
-      batch_norm: whether every coupling is followed by batch normalization
-        with running averages (paper sec. 3.7).
-      batch_norm_momentum: momentum of the running averages (0.9: they
-        follow the weights within ~10 steps, so held-out figures early in
-        training are not distorted by stale statistics).
-      alpha: margin of the logit transform (official code: 0.05).
-      l2_regularization: float >= 0, coefficient of the L2 penalty on the
-        scale parameters (every weight-normalization gain and tanh scale;
-        paper sec. 4.1: 5e-5), on the official code's scale: c * sum(g^2) is
-        added to the mean negative log-likelihood in nats per image. The
-        loss is in bits/dim, so the penalty enters it divided by D ln 2.
-      **kwargs: `keras.Model` arguments (name, dtype).
+      config: a `tfp_realnvp.config.ModelConfig` (the architecture), or None
+        for its defaults.
+      **kwargs: `ModelConfig` fields, which replace those of `config` (e.g.
+        `num_scales=2, filters=64`), and `keras.Model` arguments (name,
+        dtype).
 
     Raises:
-      ValueError: for an invalid image shape or hyper-parameter.
+      ValueError: for an invalid image shape, number of classes or
+        hyper-parameter (`ModelConfig`'s checks), or more scales than the
+        image shape allows.
     """
+    hyperparameters, kwargs = ModelConfig.split_kwargs(kwargs)
+    config = dataclasses.replace(config or ModelConfig(), **hyperparameters)
     # Pixels keep float32 under a mixed precision policy (bfloat16 rounds
     # 255.9 to 256); only the s/t networks compute in the low precision.
     kwargs.setdefault("autocast", False)
@@ -206,36 +90,20 @@ class RealNVP(keras.Model):
     if len(image_shape) != 3 or min(image_shape) < 1:
       raise ValueError(
           f"image_shape must be (H, W, C) of positive ints; got {image_shape}.")
-    scale_shapes(image_shape, num_scales)  # Raises for too many scales.
-    for arg_name, value in (("num_coupling_layers", num_coupling_layers),
-                            ("filters", filters)):
-      if int(value) < 1:
-        raise ValueError(f"{arg_name} must be >= 1; got {value}.")
+    scale_shapes(image_shape, config.num_scales)  # Raises for too many scales.
     if num_classes is not None and int(num_classes) < 2:
       raise ValueError(f"num_classes must be None or >= 2; got {num_classes}.")
-    if not float(l2_regularization) >= 0:
-      raise ValueError(f"l2_regularization must be >= 0; got "
-                       f"{l2_regularization}.")
     self.image_shape = image_shape
-    self.num_scales = int(num_scales)
-    self.num_coupling_layers = int(num_coupling_layers)
-    self.num_res_blocks = int(num_res_blocks)
-    self.filters = int(filters)
     self.num_classes = None if num_classes is None else int(num_classes)
-    self.batch_norm = bool(batch_norm)
-    self.batch_norm_momentum = float(batch_norm_momentum)
-    self.alpha = float(alpha)
-    self.l2_regularization = float(l2_regularization)
+    self.config = config
 
     self.coupling_networks = []
     self.batch_norm_moments = []
-    self.flow = FlowBuilder(self.num_coupling_layers, self._make_network,
+    self.flow = FlowBuilder(config.num_coupling_layers, self._make_network,
                             self._make_moments).build(
-                                image_shape, self.num_scales, self.alpha,
+                                image_shape, config.num_scales, config.alpha,
                                 self.dtype)
-    self._prior = tfd.Sample(
-        tfd.Normal(loc=np.zeros((), self.dtype), scale=np.ones((), self.dtype)),
-        sample_shape=image_shape)
+    self._prior = self._standard_normal()
     self._distribution = tfd.TransformedDistribution(self._prior, self.flow)
     self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
     # Seeded from Python's global RNG, so keras.utils.set_random_seed fixes it.
@@ -250,8 +118,8 @@ class RealNVP(keras.Model):
 
   def _make_network(self, name, event_shape):
     network = ShiftAndLogScaleResNet(
-        output_channels=event_shape[-1], filters=self.filters,
-        num_res_blocks=self.num_res_blocks,
+        output_channels=event_shape[-1], filters=self.config.filters,
+        num_res_blocks=self.config.num_res_blocks,
         conditional_dims=self.num_classes,
         scale_regularizer=self._scale_regularizer(), name=name)
     network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
@@ -260,15 +128,16 @@ class RealNVP(keras.Model):
 
   def _scale_regularizer(self):
     """L2 in bits/dim units: the nats-per-image coefficient divided by D ln 2."""
-    if not self.l2_regularization:
+    if not self.config.l2_regularization:
       return None
     return keras.regularizers.L2(nats_per_image_to_bits_per_dim(
-        self.l2_regularization, self.num_dims))
+        self.config.l2_regularization, self.num_dims))
 
   def _make_moments(self, name, channels):
-    if not self.batch_norm:
+    if not self.config.batch_norm:
       return None
-    moments = MovingMoments(momentum=self.batch_norm_momentum, name=name)
+    moments = MovingMoments(momentum=self.config.batch_norm_momentum,
+                            name=name)
     moments.build((None, channels))
     self.batch_norm_moments.append(moments)
     return moments
@@ -287,7 +156,7 @@ class RealNVP(keras.Model):
       compile: whether to compile with the preset's optimizer: Adam at its
         learning rate, gradient-norm clipping and schedule (a cosine
         schedule spans the preset's epochs over the full train split at its
-        batch size).
+        batch size; `Preset.optimizer`).
       **overrides: `RealNVP` arguments that replace the preset's (e.g.
         `num_classes=None`, `filters=16`).
 
@@ -297,14 +166,18 @@ class RealNVP(keras.Model):
     Raises:
       ValueError: for an unknown preset or an invalid override.
     """
-    from tfp_realnvp import presets  # pylint: disable=import-outside-toplevel
-    from tfp_realnvp import training  # pylint: disable=import-outside-toplevel
     preset = presets.get(name)
-    config = training.TrainConfig.from_preset(name)
-    model = cls(**{**config.model_kwargs(), **overrides})
+    model = cls(**{**preset.model_kwargs(), **overrides})
     if compile:
-      model.compile(optimizer=config.optimizer(preset.steps_per_epoch()))
+      model.compile(optimizer=preset.optimizer())
     return model
+
+  def _standard_normal(self, batch_shape=None):
+    """The prior N(0, I) over [H, W, C] events; `batch_shape` (an int tensor) adds batch dimensions."""
+    zeros = (np.zeros((), self.dtype) if batch_shape is None else
+             tf.zeros(batch_shape, self.dtype))
+    return tfd.Sample(tfd.Normal(loc=zeros, scale=np.ones((), self.dtype)),
+                      sample_shape=self.image_shape)
 
   # --- Flow evaluation (validated inputs in, tensors out). ---
 
@@ -441,6 +314,50 @@ class RealNVP(keras.Model):
                * temperature[:, None, None, None])
     return validation.clip_pixels(self.decode(latents, labels))
 
+  def distribution(self, labels=None):
+    """The model as a TFP distribution over [H, W, C] pixel events.
+
+    A `tfd.TransformedDistribution` of the standard normal prior by the flow
+    (bound to `labels` for a conditional model, batch normalization with its
+    running averages, `tfp_realnvp.bijectors.Conditioned`): its `log_prob`
+    is the model's `log_prob` in nats, and its `sample` is `decode` of a
+    prior draw, so the trained flow drops into TFP code (mixtures, KL terms,
+    `tfp.mcmc` targets). It shares the model's weights: training the model
+    changes it.
+
+    Unlike `log_prob` and `sample`, it does not check its inputs and does not
+    clip samples into [0, 256): it is a density on the logit transform's
+    whole range (-14.3, 270.3) for alpha = 0.05.
+
+    Args:
+      labels: int [N] in [0, num_classes) for a conditional model (the
+        distribution then has batch shape [N]: one class per batch member),
+        else None (batch shape []).
+
+    Returns:
+      `tfd.TransformedDistribution` with event shape [H, W, C] and float
+      pixels in the model's dtype; `sample(M)` gives [M, H, W, C] (a
+      conditional one [M, N, H, W, C]); `log_prob(x)` takes x of shape
+      [..., H, W, C] whose batch dimensions broadcast against its batch
+      shape.
+
+    Raises:
+      ValueError: labels missing for a conditional model, given to an
+        unconditional one, of a non-integer dtype or not of shape [N], or
+        outside [0, num_classes).
+    """
+    if labels is None and self.num_classes is None:
+      return tfd.TransformedDistribution(self._prior,
+                                         Conditioned(self.flow))
+    labels = tf.convert_to_tensor(labels) if labels is not None else None
+    batch_size = None if labels is None else tf.shape(labels)[0]
+    class_labels = validation.labels(labels, self.num_classes, batch_size)
+    conditional_input = tf.one_hot(class_labels, self.num_classes,
+                                   dtype=self.dtype)
+    return tfd.TransformedDistribution(
+        self._standard_normal(tf.shape(class_labels)),
+        Conditioned(self.flow, conditional_input))
+
   # --- Keras integration. ---
 
   def call(self, inputs, training=False):
@@ -484,18 +401,6 @@ class RealNVP(keras.Model):
     seed += tf.stack([0, tf.cast(replica, tf.int32)])
     return tf.random.stateless_uniform(tf.shape(pixels), seed=seed,
                                        dtype=self.dtype)
-
-  def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-    # Every layer is built in __init__ and there is no compiled loss or
-    # metric, so no data batch is needed to build. Keras would take one and
-    # reduce it across replicas eagerly, which MultiWorkerMirroredStrategy
-    # rejects (keras-team/keras#20585); only the optimizer is left to build.
-    # Building the optimizer here, not in the first step, also spares that
-    # step's tf.function a second trace (it retraces when it creates
-    # variables).
-    del iterator, data_batch
-    with self.distribute_strategy.scope():
-      self._symbolic_build()
 
   def train_step(self, data):
     """One optimizer step on a batch of integer pixels (and labels), dequantized here."""
@@ -551,15 +456,16 @@ class RealNVP(keras.Model):
     return super().compute_metrics(x, y, y_pred, sample_weight)
 
   def get_config(self):
-    """Constructor arguments (JSON-serializable) for `from_config` and `.keras` files."""
+    """Constructor arguments (JSON-serializable) for `from_config` and `.keras` files.
+
+    Returns:
+      dict: Keras's own entries (name, trainable, dtype), `image_shape`
+      (list), `num_classes`, and every `ModelConfig` field at the top level
+      (the layout of earlier versions, whose files still load).
+    """
     config = super().get_config()
-    config.update(
-        image_shape=list(self.image_shape), num_scales=self.num_scales,
-        num_coupling_layers=self.num_coupling_layers,
-        num_res_blocks=self.num_res_blocks, filters=self.filters,
-        num_classes=self.num_classes, batch_norm=self.batch_norm,
-        batch_norm_momentum=self.batch_norm_momentum, alpha=self.alpha,
-        l2_regularization=self.l2_regularization)
+    config.update(image_shape=list(self.image_shape),
+                  num_classes=self.num_classes, **self.config.to_dict())
     return config
 
 
@@ -570,41 +476,6 @@ def _multi_worker_logs(logs):
   MEAN over axis 0, which scalars lack; the metric values are the same on
   every replica, so the mean over that axis restores them.
   """
-  strategy = tf.distribute.get_strategy()
-  if (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-      and strategy.extended._in_multi_worker_mode()):  # pylint: disable=protected-access
+  if in_multi_worker_mode(tf.distribute.get_strategy()):
     return {name: tf.reshape(value, [1]) for name, value in logs.items()}
   return logs
-
-
-def load_trained_model(path, config_path=None):
-  """Loads a RealNVP from a `.keras` file or a `.weights.h5` checkpoint.
-
-  Args:
-    path: a `.keras` file (architecture and weights), or a `.weights.h5`
-      checkpoint (weights only; local or any TF filesystem for `.keras`).
-    config_path: JSON file holding `RealNVP.get_config()` (`train` writes
-      `config.json`); required for `.weights.h5` checkpoints.
-
-  Returns:
-    The `RealNVP`.
-
-  Raises:
-    ValueError: unknown file type, or a checkpoint without `config_path`.
-    OSError: a missing file.
-  """
-  path = str(path)
-  if not tf.io.gfile.exists(path):
-    raise OSError(f"No model file at {path!r}.")
-  if path.endswith(".keras"):
-    return keras.models.load_model(path)
-  if path.endswith(".weights.h5"):
-    if not config_path:
-      raise ValueError(f"{path!r} holds weights only: pass the model's config "
-                       f"JSON (config.json next to it) as config_path/--config.")
-    with tf.io.gfile.GFile(config_path) as file:
-      model = RealNVP.from_config(json.load(file))
-    model.load_weights(path)
-    return model
-  raise ValueError(f"Expected a .keras file or a .weights.h5 checkpoint; got "
-                   f"{path!r}.")

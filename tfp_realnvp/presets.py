@@ -19,7 +19,10 @@ import dataclasses
 import math
 
 from tfp_realnvp import data
-from tfp_realnvp.model import official_gradient_clip_norm
+from tfp_realnvp.config import ModelConfig
+from tfp_realnvp.optimization import DEFAULT_LEARNING_RATE
+from tfp_realnvp.optimization import make_optimizer
+from tfp_realnvp.optimization import official_gradient_clip_norm
 
 #: L2 coefficient on the scale parameters, per image in nats (paper sec. 4.1;
 #: official code: l2_coeff).
@@ -32,46 +35,49 @@ class Preset:
 
   Attributes:
     dataset: the data set it was made for (`tfp_realnvp.data.DATASETS`).
+    model: the architecture, a `tfp_realnvp.config.ModelConfig`.
     source: where each value comes from.
-    conditional: whether the model is class-conditional.
     epochs, batch_size: training length and examples per batch.
-    num_scales, num_coupling_layers, num_res_blocks, filters: architecture
-      (`tfp_realnvp.RealNVP` arguments).
+    conditional: whether the model is class-conditional.
     learning_rate: Adam's (peak) step size.
     lr_schedule: "constant" or "cosine" (decay to 0 over all steps).
-    l2_regularization: L2 coefficient on the scale parameters, per image in
-      nats (`RealNVP`'s argument).
     gradient_clip_norm: largest global gradient norm of the bits/dim loss;
       None for the official code's clipping, 100 / (D ln 2).
   """
   dataset: str
+  model: ModelConfig
   source: str
-  num_scales: int
-  num_res_blocks: int
-  filters: int
   epochs: int
   conditional: bool = False
   batch_size: int = 64
-  num_coupling_layers: int = 3
-  learning_rate: float = 1e-3
+  learning_rate: float = DEFAULT_LEARNING_RATE
   lr_schedule: str = "constant"
-  l2_regularization: float = PAPER_L2
   gradient_clip_norm: float | None = None
 
   def train_fields(self):
     """The `TrainConfig` fields this preset sets, as a dict (clipping resolved).
 
     Returns:
-      dict: field name -> value of every field but `source`;
-      `gradient_clip_norm` None becomes the official clipping 100 / (D ln 2)
-      for the data set's D (`official_gradient_clip_norm`).
+      dict: field name -> value of every field but `source` (`model` stays
+      a `ModelConfig`); `gradient_clip_norm` None becomes the official
+      clipping 100 / (D ln 2) for the data set's D
+      (`official_gradient_clip_norm`).
     """
-    fields = dataclasses.asdict(self)
-    del fields["source"]
-    if self.gradient_clip_norm is None:
-      fields["gradient_clip_norm"] = official_gradient_clip_norm(
-          math.prod(data.image_shape(self.dataset)))
+    fields = {field.name: getattr(self, field.name)
+              for field in dataclasses.fields(self) if field.name != "source"}
+    fields["gradient_clip_norm"] = self.resolved_gradient_clip_norm()
     return fields
+
+  def resolved_gradient_clip_norm(self):
+    """`gradient_clip_norm`, or the official clipping for the data set when it is None.
+
+    Returns:
+      float > 0: the bound on the global gradient norm of the bits/dim loss.
+    """
+    if self.gradient_clip_norm is not None:
+      return self.gradient_clip_norm
+    return official_gradient_clip_norm(
+        math.prod(data.image_shape(self.dataset)))
 
   def steps_per_epoch(self):
     """Full batches in one pass over the data set's train split.
@@ -82,42 +88,71 @@ class Preset:
     """
     return data.spec(self.dataset).num_train_examples // self.batch_size
 
+  def model_kwargs(self):
+    """`RealNVP` arguments for this preset's data set and architecture.
+
+    Returns:
+      dict: `image_shape` (the data set's), `num_classes` (the data set's
+      when `conditional`, else None) and `config` (`model`).
+    """
+    return dict(image_shape=data.image_shape(self.dataset),
+                num_classes=(data.num_classes(self.dataset)
+                             if self.conditional else None),
+                config=self.model)
+
+  def optimizer(self):
+    """Adam with the preset's learning rate, schedule and clipping.
+
+    A cosine schedule spans `epochs` epochs of `steps_per_epoch()` steps.
+
+    Returns:
+      A new `keras.optimizers.Adam` (`tfp_realnvp.optimization.make_optimizer`).
+    """
+    return make_optimizer(self.learning_rate, self.lr_schedule,
+                          self.epochs * self.steps_per_epoch(),
+                          self.resolved_gradient_clip_norm())
+
 
 #: Preset name -> `Preset`; each preset's `source` names where its values come from.
 #:
 #: :meta hide-value:
 PRESETS = {
     "cifar10": Preset(
-        "cifar10", num_scales=2, num_res_blocks=8, filters=64, epochs=100,
+        "cifar10", ModelConfig(num_scales=2, num_res_blocks=8, filters=64,
+                               l2_regularization=PAPER_L2), epochs=100,
         source="paper sec. 4.1: 8 residual blocks, 64 feature maps, one "
                "downscale (2 scales); official: lr 1e-3, clip 100, L2 5e-5; "
                "epochs ours (not stated)"),
     "celeb_a": Preset(
-        "celeb_a", num_scales=5, num_res_blocks=2, filters=32, epochs=20,
+        "celeb_a", ModelConfig(num_scales=5, num_res_blocks=2, filters=32,
+                               l2_regularization=PAPER_L2), epochs=20,
         source="paper sec. 4.1: 2 residual blocks for 64x64 images, 148x148 "
                "center crop and flips; official README's CelebA command: "
                "n_scale 5, base_dim 32 (it uses residual_blocks 4; we follow "
                "the paper); epochs ours (not stated)"),
     "imagenet32": Preset(
-        "imagenet32", num_scales=4, num_res_blocks=4, filters=32, epochs=10,
+        "imagenet32", ModelConfig(num_scales=4, num_res_blocks=4, filters=32,
+                                  l2_regularization=PAPER_L2), epochs=10,
         source="paper sec. 4.1: 4 residual blocks, 32 feature maps for "
                "32x32; official README's ImageNet 32 command: n_scale 4, "
                "base_dim 32, residual_blocks 4; epochs ours"),
     "imagenet64": Preset(
-        "imagenet64", num_scales=5, num_res_blocks=2, filters=32, epochs=10,
+        "imagenet64", ModelConfig(num_scales=5, num_res_blocks=2, filters=32,
+                                  l2_regularization=PAPER_L2), epochs=10,
         source="paper sec. 4.1: 2 residual blocks for 64x64; n_scale 5, "
                "base_dim 32 as the official README's 64x64 commands; epochs "
                "ours"),
     "mnist": Preset(
-        "mnist", num_scales=3, num_res_blocks=2, filters=32, epochs=20,
+        "mnist", ModelConfig(num_scales=3, num_res_blocks=2, filters=32,
+                             l2_regularization=PAPER_L2), epochs=20,
         source="not in the paper: the mnist_bundled preset's architecture "
                "(found on the bundled digits) with the paper's L2, "
                "unconditional as in the MNIST literature; not measured here "
                "(no network for the full MNIST)"),
     "mnist_bundled": Preset(
-        "mnist_bundled", num_scales=3, num_res_blocks=2, filters=32,
-        epochs=16, conditional=True, l2_regularization=0.0,
-        gradient_clip_norm=100.0,
+        "mnist_bundled", ModelConfig(num_scales=3, num_res_blocks=2,
+                                     filters=32, l2_regularization=0.0),
+        epochs=16, conditional=True, gradient_clip_norm=100.0,
         source="not in the paper: make demo's configuration, found on the "
                "4500 bundled digits within its 15-minute budget (held-out "
                "1.586 bits/dim; 1.626 with the paper's L2 and a cosine "

@@ -12,125 +12,18 @@ diversity for cleaner images.
 import dataclasses
 import math
 import os
-from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
-from tfp_realnvp import validation
-from tfp_realnvp.export import load_saved_model
 from tfp_realnvp.images import image_grid
 from tfp_realnvp.images import save_image_grid
-from tfp_realnvp.model import load_trained_model
-from tfp_realnvp.model import standard_normal_latents
 
+#: Temperature of train's samples.png, the TensorBoard grids and `tfp-realnvp sample`.
 DEFAULT_TEMPERATURE = 0.8
 UNCONDITIONAL_COLUMNS = 8  # 8 x 8 samples by default, like train's samples.png.
 CONDITIONAL_COLUMNS = 10  # Samples per class row, like train's samples.png.
 FILLER_PIXEL = 128.0  # The gray of `image_grid`'s background and borders.
-
-
-@dataclasses.dataclass
-class Sampler:
-  """A trained model reduced to what sampling needs.
-
-  Attributes:
-    sample: function (temperature float32 numpy [N], each > 0; labels int64
-      numpy [N] or None; seed int or None) -> float32 numpy [N, H, W, C],
-      pixels in [0, 256). The same int seed gives the same images; None
-      draws fresh ones.
-    image_shape: (H, W, C) of the samples.
-    conditional: whether the model needs a class label per sample.
-    num_classes: K (labels lie in [0, K)) of a conditional model when known,
-      else None.
-  """
-  sample: Callable
-  image_shape: tuple
-  conditional: bool
-  num_classes: int | None = None
-
-
-def keras_sampler(model):
-  """A `Sampler` calling `model.sample` (eagerly: one call per temperature, no tracing).
-
-  Args:
-    model: a `tfp_realnvp.RealNVP`.
-
-  Returns:
-    A `Sampler`; with a seed, z is `standard_normal_latents(shape, seed)`.
-  """
-
-  def sample(temperature, labels, seed):
-    return model.sample(len(temperature), labels=labels,
-                        temperature=temperature, seed=seed).numpy()
-
-  return Sampler(sample, tuple(model.image_shape), model.num_classes is not None,
-                 model.num_classes)
-
-
-def load_sampler(path, config_path=None):
-  """Loads a model for sampling from a `.keras` file, a `.weights.h5` checkpoint or a SavedModel directory.
-
-  Keras files and checkpoints give `keras_sampler(model)`. SavedModels need
-  only TensorFlow (as `tfp_realnvp.evaluation.load_scorer`): with a seed,
-  z = `standard_normal_latents([N, H, W, C], seed)` * temperature is drawn
-  here and sent through the `decode` signature, so a SavedModel gives the
-  images of the `.keras` model it was exported from at the same seed (up to
-  float32 rounding, ~1e-4 pixel levels). Without a seed the `sample`
-  signature is called as TF Serving would; it draws with an unseeded
-  stateful generator, so its images cannot be reproduced.
-
-  Args:
-    path: the model file, or the SavedModel version directory (holding
-      saved_model.pb).
-    config_path: `config.json` for a `.weights.h5` checkpoint.
-
-  Returns:
-    A `Sampler`. A conditional SavedModel's class count is read from the
-    shape [K, filters] of its s/t networks' `conditional_dense` kernel.
-
-  Raises:
-    OSError: nothing at `path`.
-    ValueError: a file that is neither a Keras model nor a SavedModel, a
-      checkpoint without `config_path`, or a SavedModel without `sample` and
-      `decode` signatures.
-  """
-  path = str(path)
-  if tf.io.gfile.isdir(path):
-    return _saved_model_sampler(load_saved_model(path, ["sample", "decode"]))
-  return keras_sampler(load_trained_model(path, config_path))
-
-
-def _saved_model_sampler(loaded):
-  sample_signature = loaded.signatures["sample"]
-  decode_signature = loaded.signatures["decode"]
-  conditional = "labels" in sample_signature.structured_input_signature[1]
-  image_shape = tuple(
-      decode_signature.structured_outputs["images"].shape[1:].as_list())
-
-  def sample(temperature, labels, seed):
-    inputs = {} if labels is None else {
-        "labels": tf.constant(labels, tf.int64)}
-    temperature = tf.constant(temperature, tf.float32)
-    if seed is None:
-      images = sample_signature(temperature=temperature, **inputs)["images"]
-    else:
-      noise = standard_normal_latents([len(temperature), *image_shape], seed)
-      latents = noise * temperature[:, None, None, None]
-      images = decode_signature(latents=latents, **inputs)["images"]
-    return validation.clip_pixels(images).numpy()
-
-  sample.saved_model = loaded  # Keeps the variables alive.
-  return Sampler(sample, image_shape, conditional,
-                 _saved_model_num_classes(loaded) if conditional else None)
-
-
-def _saved_model_num_classes(loaded):
-  """K from a conditional s/t network's one-hot input layer (kernel [K, filters]); None if absent."""
-  for variable in loaded.variables:
-    if "conditional_dense/kernel" in variable.name:
-      return int(variable.shape[0])
-  return None
 
 
 @dataclasses.dataclass
@@ -168,7 +61,7 @@ class SampleGrid:
     return image_grid(self.tiles, self.num_columns)
 
 
-def draw_sample_grid(sampler, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
+def draw_sample_grid(model, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
                      num_samples=None, num_columns=None, seed=0):
   """Draws samples for a grid: the same set of samples at every temperature.
 
@@ -184,7 +77,8 @@ def draw_sample_grid(sampler, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
     several).
 
   Args:
-    sampler: a `Sampler` (`load_sampler`, `keras_sampler`).
+    model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`,
+      `loading.from_keras`).
     temperatures: float > 0 or a non-empty sequence of them, standard
       deviations of the latents (unit: prior standard deviations; 1 samples
       the model's density).
@@ -210,14 +104,14 @@ def draw_sample_grid(sampler, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
   """
   temperatures = _checked_temperatures(temperatures)
   if num_columns is None:
-    num_columns = (CONDITIONAL_COLUMNS if sampler.conditional
+    num_columns = (CONDITIONAL_COLUMNS if model.conditional
                    else UNCONDITIONAL_COLUMNS)
   num_columns = _positive_int(num_columns, "num_columns")
   if labels is not None and num_samples is not None:
     raise ValueError(f"Pass labels (one per sample) or num_samples, not both; "
                      f"got labels {list(labels)} and num_samples "
                      f"{num_samples}.")
-  labels = _checked_labels(sampler, labels, num_samples, num_columns)
+  labels = _checked_labels(model, labels, num_samples, num_columns)
   if labels is not None:
     count = len(labels)
   elif num_samples is not None:
@@ -227,16 +121,16 @@ def draw_sample_grid(sampler, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
   rows_per_block = math.ceil(count / num_columns)
   blocks = []
   for temperature in temperatures:
-    images = sampler.sample(np.full(count, temperature, np.float32), labels,
-                            seed)
-    filler = np.full((rows_per_block * num_columns - count,
-                      *sampler.image_shape), FILLER_PIXEL, np.float32)
-    blocks += [np.asarray(images, np.float32), filler]
+    images = np.asarray(model.sample(np.full(count, temperature, np.float32),
+                                     labels, seed), np.float32)
+    filler = np.full((rows_per_block * num_columns - count, *images.shape[1:]),
+                     FILLER_PIXEL, np.float32)
+    blocks += [images, filler]
   return SampleGrid(np.concatenate(blocks), num_columns, temperatures,
                     None if labels is None else labels.tolist(), count)
 
 
-def write_sample_grid(sampler, path, temperatures=(DEFAULT_TEMPERATURE,),
+def write_sample_grid(model, path, temperatures=(DEFAULT_TEMPERATURE,),
                       labels=None, num_samples=None, num_columns=None, seed=0,
                       scale=2):
   """Draws a sample grid (`draw_sample_grid`) and writes it as a PNG (Pillow, `images.save_image_grid`).
@@ -245,7 +139,7 @@ def write_sample_grid(sampler, path, temperatures=(DEFAULT_TEMPERATURE,),
   borders, the whole grid enlarged `scale` times (nearest neighbour).
 
   Args:
-    sampler, temperatures, labels, num_samples, num_columns, seed: as
+    model, temperatures, labels, num_samples, num_columns, seed: as
       `draw_sample_grid`.
     path: the PNG file (local or any TensorFlow filesystem); missing parent
       directories are created.
@@ -263,13 +157,13 @@ def write_sample_grid(sampler, path, temperatures=(DEFAULT_TEMPERATURE,),
     OSError: the file cannot be written.
   """
   scale = _positive_int(scale, "scale")
-  grid = draw_sample_grid(sampler, temperatures, labels, num_samples,
+  grid = draw_sample_grid(model, temperatures, labels, num_samples,
                           num_columns, seed)
   path = str(path)
   if os.path.dirname(path):
     tf.io.gfile.makedirs(os.path.dirname(path))
   save_image_grid(grid.tiles, path, grid.num_columns, scale)
-  height, width = sampler.image_shape[:2]
+  height, width = grid.tiles.shape[1:3]
   return {"output": path, "rows": grid.num_rows,
           "columns": grid.num_columns,
           "image_size": [scale * (grid.num_rows * (height + 1) + 1),
@@ -297,9 +191,9 @@ def _positive_int(value, name):
   return int(value)
 
 
-def _checked_labels(sampler, labels, num_samples, num_columns):
-  """int64 labels [B] for a conditional sampler (default: each class num_columns times), None otherwise."""
-  if not sampler.conditional:
+def _checked_labels(model, labels, num_samples, num_columns):
+  """int64 labels [B] for a conditional model (default: each class num_columns times), None otherwise."""
+  if not model.conditional:
     if labels is not None:
       raise ValueError(f"The model is unconditional: it takes no labels; got "
                        f"labels {list(labels)}. Pass num_samples instead.")
@@ -308,12 +202,12 @@ def _checked_labels(sampler, labels, num_samples, num_columns):
     if num_samples is not None:
       raise ValueError(
           f"The model is class-conditional: it needs one label per sample. "
-          f"Pass labels (ints in [0, {sampler.num_classes or 'K'})) instead "
+          f"Pass labels (ints in [0, {model.num_classes or 'K'})) instead "
           f"of num_samples, or neither for a row per class.")
-    if sampler.num_classes is None:
+    if model.num_classes is None:
       raise ValueError("The model is class-conditional and does not tell its "
                        "number of classes: pass labels, one int per sample.")
-    return np.repeat(np.arange(sampler.num_classes, dtype=np.int64),
+    return np.repeat(np.arange(model.num_classes, dtype=np.int64),
                      num_columns)
   values = np.asarray(labels)
   if values.ndim != 1 or not values.size:
@@ -322,11 +216,11 @@ def _checked_labels(sampler, labels, num_samples, num_columns):
   if not np.issubdtype(values.dtype, np.integer):
     raise ValueError(f"labels must be ints; got {values.dtype} values "
                      f"{values.tolist()}.")
-  if sampler.num_classes is not None:
+  if model.num_classes is not None:
     outside = sorted({int(v) for v in values
-                      if not 0 <= v < sampler.num_classes})
+                      if not 0 <= v < model.num_classes})
     if outside:
-      raise ValueError(f"labels must lie in [0, {sampler.num_classes}) for "
-                       f"this model of {sampler.num_classes} classes; got "
+      raise ValueError(f"labels must lie in [0, {model.num_classes}) for "
+                       f"this model of {model.num_classes} classes; got "
                        f"{outside}.")
   return values.astype(np.int64)

@@ -1,21 +1,22 @@
 """Depth and width search with KerasTuner (objective: val_bits_per_dim, minimized)."""
 
 import dataclasses
-import json
 import os
 
 import keras
 import keras_tuner
+import tensorflow as tf
 
 from tfp_realnvp import data
 from tfp_realnvp.architecture import max_num_scales
+from tfp_realnvp.config import ModelConfig
+from tfp_realnvp.config import option
 from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.model import RealNVP
-from tfp_realnvp.model import default_optimizer
-from tfp_realnvp.training import RunConfig
-from tfp_realnvp.training import held_out_data
-from tfp_realnvp.training import make_datasets
+from tfp_realnvp.optimization import default_optimizer
+from tfp_realnvp.runs import RunConfig
+from tfp_realnvp.runs import write_json
 
 #: What every search minimizes, the held-out bits/dim (`fit`'s val_bits_per_dim).
 #:
@@ -30,67 +31,115 @@ class SearchFailedError(RuntimeError):
   """No trial of a search completed."""
 
 
+#: The search space of `RealNVPHyperModel` and `tfp-realnvp tune` by default:
+#: `ModelConfig` field -> (min, max) for "range" fields, candidates otherwise.
+DEFAULT_SEARCH_SPACE = {
+    "num_scales": (1, 3),
+    "num_coupling_layers": (1, 3),
+    "num_res_blocks": (1, 4),
+    "filters": (16, 32, 64),
+}
+#: The (min, max) learning rate searched by default, on a log scale.
+DEFAULT_LEARNING_RATE_RANGE = (1e-4, 3e-3)
+
+
+def _search_kind(name):
+  return {field.name: field.metadata["search"]
+          for field in dataclasses.fields(ModelConfig)}[name]
+
+
 class RealNVPHyperModel(keras_tuner.HyperModel):
-  """Search space over the RealNVP architecture and learning rate.
+  """Search space over `ModelConfig` fields and the learning rate.
 
-  Hyper-parameters (each range inclusive and configurable):
+  Each searched hyper-parameter is named like its `ModelConfig` field (and
+  so are the trials' hyper-parameters in KerasTuner's summaries):
 
-  - num_scales: int in `num_scales` (clipped to what the image shape allows,
-    so no trial asks for more scales than H and W can be halved);
-  - num_coupling_layers, num_res_blocks: ints in their ranges;
-  - filters: one of `filters`;
-  - learning_rate: log-uniform in `learning_rate`.
+  - a "range" field (`num_scales`, `num_coupling_layers`,
+    `num_res_blocks`): an int in the inclusive (min, max); `num_scales` is
+    clipped to what the image shape allows, so no trial asks for more
+    scales than H and W can be halved;
+  - any other field (`filters`, and e.g. `batch_norm` or `alpha` when
+    given): one of the listed candidates;
+  - `learning_rate`: log-uniform in its (min, max).
 
-  The image shape and `num_classes` are fixed by the data.
+  Fields not in the search space keep their values of `model_config`. The
+  image shape and `num_classes` are fixed by the data.
   """
 
-  def __init__(self, image_shape, num_classes=None, num_scales=(1, 3),
-               num_coupling_layers=(1, 3), num_res_blocks=(1, 4),
-               filters=(16, 32, 64), learning_rate=(1e-4, 3e-3), **kwargs):
+  def __init__(self, image_shape, num_classes=None, search_space=None,
+               learning_rate=DEFAULT_LEARNING_RATE_RANGE, model_config=None,
+               **kwargs):
     """Args:
       image_shape: (H, W, C) of the data.
       num_classes: classes for a conditional model, else None.
-      num_scales, num_coupling_layers, num_res_blocks: (min, max) ints.
-      filters: sequence of candidate feature-map counts.
+      search_space: dict `ModelConfig` field name -> (min, max) ints for a
+        "range" field or a sequence of candidates for the others; None for
+        `DEFAULT_SEARCH_SPACE`. A range (n, n) or a single candidate fixes
+        the field.
       learning_rate: (min, max) floats > 0, sampled on a log scale.
+      model_config: the `ModelConfig` of the fields not searched (None: the
+        defaults).
       **kwargs: `keras_tuner.HyperModel` arguments (name, tunable).
 
     Raises:
-      ValueError: for an empty or inverted range, or a scale range that the
-        image shape cannot satisfy at all.
+      ValueError: a name that is not a `ModelConfig` field, an empty or
+        inverted range, a value `ModelConfig` rejects, or a scale range
+        that the image shape cannot satisfy at all.
     """
     super().__init__(**kwargs)
     self.image_shape = tuple(image_shape)
     self.num_classes = num_classes
-    largest = max_num_scales(self.image_shape)
-    low, high = num_scales
-    if low > largest:
-      raise ValueError(f"num_scales starts at {low}, but image shape "
-                       f"{self.image_shape} allows at most {largest}.")
-    self.num_scales = (low, min(high, largest))
-    self.num_coupling_layers = tuple(num_coupling_layers)
-    self.num_res_blocks = tuple(num_res_blocks)
-    self.filters = tuple(int(f) for f in filters)
+    self.model_config = model_config or ModelConfig()
+    self.search_space = {
+        name: self._checked(name, values) for name, values in
+        (DEFAULT_SEARCH_SPACE if search_space is None else search_space)
+        .items()}
     self.learning_rate = tuple(float(r) for r in learning_rate)
-    for name in ("num_scales", "num_coupling_layers", "num_res_blocks",
-                 "learning_rate"):
-      low, high = getattr(self, name)
-      if low > high or low <= 0:
-        raise ValueError(f"{name} range must be (min, max) with 0 < min <= "
-                         f"max; got {getattr(self, name)}.")
-    if not self.filters:
-      raise ValueError("filters must list at least one candidate.")
+    low, high = self.learning_rate
+    if len(self.learning_rate) != 2 or not 0 < low <= high:
+      raise ValueError(f"learning_rate range must be (min, max) with 0 < min "
+                       f"<= max; got {self.learning_rate}.")
+
+  def _checked(self, name, values):
+    if name not in ModelConfig.field_names():
+      raise ValueError(f"The search space names {name!r}, which is not a "
+                       f"ModelConfig field; expected some of "
+                       f"{ModelConfig.field_names()}.")
+    values = tuple(values)
+    if not values:
+      raise ValueError(f"{name} must list at least one candidate.")
+    for value in values:  # ModelConfig's own checks name the valid range.
+      dataclasses.replace(self.model_config, **{name: value})
+    if _search_kind(name) != "range":
+      return values
+    if len(values) != 2 or values[0] > values[1]:
+      raise ValueError(f"{name} range must be (min, max) with min <= max; got "
+                       f"{values}.")
+    if name == "num_scales":
+      largest = max_num_scales(self.image_shape)
+      if values[0] > largest:
+        raise ValueError(f"num_scales starts at {values[0]}, but image shape "
+                         f"{self.image_shape} allows at most {largest}.")
+      values = (values[0], min(values[1], largest))
+    return values
 
   def build(self, hp):
-    """Returns a compiled RealNVP for the trial's hyper-parameters `hp`."""
-    model = RealNVP(
-        self.image_shape,
-        num_scales=hp.Int("num_scales", *self.num_scales),
-        num_coupling_layers=hp.Int("num_coupling_layers",
-                                   *self.num_coupling_layers),
-        num_res_blocks=hp.Int("num_res_blocks", *self.num_res_blocks),
-        filters=hp.Choice("filters", list(self.filters)),
-        num_classes=self.num_classes)
+    """Returns a compiled RealNVP for the trial's hyper-parameters `hp`.
+
+    Args:
+      hp: the trial's `keras_tuner.HyperParameters`.
+
+    Returns:
+      A `RealNVP` compiled with Adam at the trial's learning rate.
+    """
+    hyperparameters = {}
+    for name, values in self.search_space.items():
+      if _search_kind(name) == "range":
+        hyperparameters[name] = hp.Int(name, *values)
+      else:
+        hyperparameters[name] = hp.Choice(name, list(values))
+    model = RealNVP(self.image_shape, num_classes=self.num_classes,
+                    config=self.model_config, **hyperparameters)
     model.compile(optimizer=default_optimizer(hp.Float(
         "learning_rate", *self.learning_rate, sampling="log")))
     return model
@@ -205,12 +254,10 @@ def write_summary(rows, output_dir):
     (json_path, text_path), the paths of summary.json (`rows` as JSON) and
     summary.txt (`summary_table(rows)`).
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.io.gfile.makedirs(output_dir)
   json_path = os.path.join(output_dir, "summary.json")
   text_path = os.path.join(output_dir, "summary.txt")
-  with tf.io.gfile.GFile(json_path, "w") as file:
-    json.dump(rows, file, indent=2)
+  write_json(rows, json_path)
   with tf.io.gfile.GFile(text_path, "w") as file:
     file.write(summary_table(rows))
   return json_path, text_path
@@ -220,9 +267,8 @@ def write_summary(rows, output_dir):
 class TuneConfig(RunConfig):
   """What `tune` needs; the CLI's `tune` flags map onto these fields.
 
-  Adds to `RunConfig` the tuner and its search space: ranges are
-  (min, max); `filters` lists candidates. `epochs` trains each trial
-  (Hyperband's largest budget).
+  Adds to `RunConfig` the tuner and its search space (`RealNVPHyperModel`).
+  `epochs` trains each trial (Hyperband's largest budget).
 
   Attributes:
     dataset, batch_size, steps_per_epoch, conditional: as in `RunConfig`.
@@ -234,29 +280,33 @@ class TuneConfig(RunConfig):
       summary.txt and best.keras.
     tuner: the search algorithm, one of `TUNERS`.
     max_trials: int >= 1, trials of a random or Bayesian search.
-    num_scales, num_coupling_layers, num_res_blocks: (min, max) int ranges
-      searched (`RealNVPHyperModel`).
-    filters: candidate feature-map counts.
+    model: the `ModelConfig` values of the fields not searched.
+    search_space: `ModelConfig` field -> (min, max) or candidates, as
+      `RealNVPHyperModel`'s.
     learning_rate: (min, max) of Adam's learning rate, searched on a log
       scale.
 
   Raises:
     ValueError: as `RunConfig`, an unknown tuner, or max_trials < 1.
   """
-  epochs: int = 5
-  output_dir: str = "runs/tune"
-  tuner: str = "random"
-  max_trials: int = 10
-  num_scales: tuple = (1, 3)
-  num_coupling_layers: tuple = (1, 3)
-  num_res_blocks: tuple = (1, 4)
-  filters: tuple = (16, 32, 64)
-  learning_rate: tuple = (1e-4, 3e-3)
+  epochs: int = option(5, "epochs per trial (Hyperband: the largest budget)")
+  output_dir: str = option("runs/tune", "directory for the trials, "
+                           "summary.json/.txt, best.keras")
+  model_name: str = option("", "SavedModel name (default: "
+                           "real_nvp_<dataset>_tuned)")
+  tuner: str = option("random", "search algorithm", choices=TUNERS)
+  max_trials: int = option(10, "trials to run at most")
+  model: ModelConfig = option(None, "the fields not searched",
+                              default_factory=ModelConfig)
+  search_space: dict = option(None, "ModelConfig field -> range or "
+                              "candidates",
+                              default_factory=lambda: dict(
+                                  DEFAULT_SEARCH_SPACE))
+  learning_rate: tuple = option(DEFAULT_LEARNING_RATE_RANGE, "MIN MAX "
+                                "learning rate, searched on a log scale")
 
   def __post_init__(self):
     super().__post_init__()
-    if self.tuner not in TUNERS:
-      raise ValueError(f"tuner must be one of {TUNERS}; got {self.tuner!r}.")
     if self.max_trials < 1:
       raise ValueError(f"max_trials must be >= 1; got {self.max_trials}.")
 
@@ -284,21 +334,18 @@ def tune(config):
   """
   keras.utils.set_random_seed(config.seed)
   strategy = get_strategy(config.strategy)
-  train_data, validation_data = make_datasets(config)
+  train_data, validation_data = config.fit_pipelines()
   hypermodel = RealNVPHyperModel(
-      data.image_shape(config.dataset),
-      data.num_classes(config.dataset) if config.conditional else None,
-      num_scales=config.num_scales,
-      num_coupling_layers=config.num_coupling_layers,
-      num_res_blocks=config.num_res_blocks, filters=config.filters,
-      learning_rate=config.learning_rate)
+      data.image_shape(config.dataset), config.num_classes(),
+      search_space=config.search_space, learning_rate=config.learning_rate,
+      model_config=config.model)
   tuner = make_tuner(config.tuner, hypermodel, config.max_trials,
                      config.epochs, os.path.join(config.output_dir, "search"),
                      distribution_strategy=strategy, seed=config.seed)
   tuner.search(train_data, validation_data=validation_data,
                epochs=config.epochs,
                steps_per_epoch=config.steps_per_epoch or None, shuffle=False,
-               verbose=config.verbose)
+               verbose=config.keras_verbose)
   rows = trial_summary(tuner)
   write_summary(rows, config.output_dir)
   if not any(row["status"] == "COMPLETED" for row in rows):
@@ -307,11 +354,16 @@ def tune(config):
   with strategy.scope():
     best = tuner.get_best_models(1)[0]
   best.save(os.path.join(config.output_dir, "best.keras"))
-  test_bits_per_dim = best.evaluate(held_out_data(config, validation_data),
+  test_bits_per_dim = best.evaluate(config.held_out_pipeline(validation_data),
                                     verbose=0,
                                     return_dict=True)["bits_per_dim"]
   saved_model = export_saved_model(
-      best, config.export_dir, config.model_name or f"real_nvp_{config.dataset}_tuned")
+      best, config.export_dir,
+      config.model_name or f"real_nvp_{config.dataset}_tuned",
+      provenance={"job": "tune", "dataset": config.dataset,
+                  "tuner": config.tuner, "epochs": config.epochs,
+                  "hyperparameters": rows[0]["hyperparameters"],
+                  "test_bits_per_dim": float(test_bits_per_dim)})
   return {"trials": rows, "best_hyperparameters": rows[0]["hyperparameters"],
           "test_bits_per_dim": float(test_bits_per_dim),
           "saved_model": saved_model}

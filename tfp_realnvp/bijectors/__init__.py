@@ -1,6 +1,7 @@
 """Real NVP bijectors. `forward` maps latent -> data (TFP convention)."""
 
 from tfp_realnvp.bijectors.batch_norm import BatchNormalization
+from tfp_realnvp.bijectors.conditioned import Conditioned
 from tfp_realnvp.bijectors.coupling import AffineCoupling
 from tfp_realnvp.bijectors.coupling import channel_mask
 from tfp_realnvp.bijectors.coupling import checkerboard_mask
@@ -11,7 +12,7 @@ from tfp_realnvp.bijectors.routing import route_kwargs
 from tfp_realnvp.bijectors.squeeze import squeeze
 
 __all__ = [
-    "AffineCoupling", "BatchNormalization", "FactorOut", "channel_mask",
-    "checkerboard_mask", "logit_transform", "make_mask", "route_kwargs",
-    "squeeze",
+    "AffineCoupling", "BatchNormalization", "Conditioned", "FactorOut",
+    "channel_mask", "checkerboard_mask", "logit_transform", "make_mask",
+    "route_kwargs", "squeeze",
 ]

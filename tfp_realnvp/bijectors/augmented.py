@@ -4,14 +4,16 @@ TFP computes `inverse(y)` and `inverse_log_det_jacobian(y)` in separate calls.
 For a coupling both need the same s/t network evaluation, and for a factor-out
 both need the same inner flow; computing them separately would run the
 networks twice. TFP's own `tfb.FFJORD` solves this with
-`cache_util.BijectorCacheWithGreedyAttrs`: `_augmented_forward` and
+`cache_util.BijectorCacheWithGreedyAttrs` (a private TFP class, see
+`tfp_realnvp._compat`): `_augmented_forward` and
 `_augmented_inverse` return the transformed tensor together with its
 log-determinants, which the cache stores beside the result. This base applies
 that pattern to every bijector of this package that needs it.
 """
 
 import tensorflow_probability as tfp
-from tensorflow_probability.python.internal import cache_util
+
+from tfp_realnvp._compat import BijectorCacheWithGreedyAttrs
 
 tfb = tfp.bijectors
 
@@ -25,7 +27,7 @@ class AugmentedBijector(tfb.Bijector):
   the bijector's minimum event dimensions (shape [N] for [N, H, W, C] input).
   """
 
-  _cache = cache_util.BijectorCacheWithGreedyAttrs(
+  _cache = BijectorCacheWithGreedyAttrs(
       forward_name="_augmented_forward", inverse_name="_augmented_inverse")
 
   @classmethod

@@ -1,15 +1,8 @@
 """Routes keyword arguments through nested TFP chains to the bijectors that take them."""
 
-from tensorflow_probability.python.bijectors import chain
-from tensorflow_probability.python.bijectors import invert
-
+from tfp_realnvp._compat import CHAIN_TYPES
+from tfp_realnvp._compat import INVERT_TYPES
 from tfp_realnvp.bijectors.factor_out import FactorOut
-
-# `tfb.Chain(...)` and `tfb.Invert(...)` return the non-composite-tensor base
-# classes `_Chain` and `_Invert` when their members are not composite tensors,
-# as ours are not; the public names are subclasses of these.
-_CHAIN_TYPES = (chain._Chain,)  # pylint: disable=protected-access
-_INVERT_TYPES = (invert._Invert,)  # pylint: disable=protected-access
 
 
 def route_kwargs(bijector, **kwargs):
@@ -38,7 +31,7 @@ def route_kwargs(bijector, **kwargs):
     ValueError: if two members of one chain that take keyword arguments
       share a name (routing would be ambiguous).
   """
-  if isinstance(bijector, _CHAIN_TYPES):
+  if isinstance(bijector, CHAIN_TYPES):
     routed = {}
     for member in bijector.bijectors:
       member_kwargs = route_kwargs(member, **kwargs)
@@ -48,7 +41,7 @@ def route_kwargs(bijector, **kwargs):
             f"need unique names; {member.name!r} appears twice.")
       routed[member.name] = member_kwargs
     return {name: value for name, value in routed.items() if value}
-  if isinstance(bijector, _INVERT_TYPES):
+  if isinstance(bijector, INVERT_TYPES):
     return route_kwargs(bijector.bijector, **kwargs)
   if isinstance(bijector, FactorOut):
     return route_kwargs(bijector.inner, **kwargs)

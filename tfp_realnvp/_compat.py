@@ -1,0 +1,60 @@
+"""Every use of another library's private API, in one place.
+
+Each entry names the public API that is missing. tests/test_compat.py
+checks every entry against the installed TensorFlow, TFP and Keras, so a
+release that changes one fails there with a message naming it, not deep
+inside a training run. setup.py bounds the versions these were tested with.
+"""
+
+import tensorflow as tf
+from tensorflow_probability.python.bijectors import chain
+from tensorflow_probability.python.bijectors import invert
+from tensorflow_probability.python.internal import cache_util
+
+# Missing public API: a base class to test "is this a TFP chain / inversion".
+# `tfb.Chain(...)` and `tfb.Invert(...)` return the non-composite-tensor base
+# classes `_Chain` and `_Invert` when their members are not composite tensors
+# (as ours are not); the public names are subclasses of these.
+CHAIN_TYPES = (chain._Chain,)  # pylint: disable=protected-access
+INVERT_TYPES = (invert._Invert,)  # pylint: disable=protected-access
+
+# Missing public API: a bijector cache that stores side results (the
+# log-determinant) computed with the transform. TFP's own `tfb.FFJORD` uses
+# this class for the same purpose.
+BijectorCacheWithGreedyAttrs = cache_util.BijectorCacheWithGreedyAttrs
+
+
+def in_multi_worker_mode(strategy):
+  """Whether `strategy` is a `MultiWorkerMirroredStrategy` over more than one worker.
+
+  Missing public API: `MultiWorkerMirroredStrategy` does not say whether its
+  cluster has several workers (a one-worker cluster behaves like a local
+  strategy); its `extended._in_multi_worker_mode()` does.
+
+  Args:
+    strategy: a `tf.distribute.Strategy`.
+
+  Returns:
+    bool: True for a multi-worker `MultiWorkerMirroredStrategy`, else False.
+  """
+  return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+          and strategy.extended._in_multi_worker_mode())  # pylint: disable=protected-access
+
+
+class BuildWithoutDataBatch:
+  """Mixin for a `keras.Model` whose weights are all built in `__init__`.
+
+  Missing public API: Keras's TensorFlow trainer builds a model before `fit`
+  / `evaluate` through the private hook `_maybe_symbolic_build`, which takes
+  one data batch and reduces it across replicas eagerly;
+  MultiWorkerMirroredStrategy rejects that eager reduce
+  (keras-team/keras#20585). A model with no compiled loss or metric needs no
+  data batch to build: this override only builds the optimizer (Keras's
+  private `_symbolic_build`), which also spares the first step's
+  `tf.function` a second trace (it retraces when it creates variables).
+  """
+
+  def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    del iterator, data_batch
+    with self.distribute_strategy.scope():
+      self._symbolic_build()

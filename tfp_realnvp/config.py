@@ -1,0 +1,215 @@
+"""The model configuration: every architecture hyper-parameter of `RealNVP`, declared once.
+
+Each field of `ModelConfig` carries its type, default, valid range and help
+text (`hyperparameter`). Everything else reads them from here: `RealNVP`'s
+constructor and `get_config`, `TrainConfig` and the presets (which nest a
+`ModelConfig`), the command line (one flag per field, with the field's help
+text) and the tuner's search space (which names fields). Adding a
+hyper-parameter is one field here plus its use in the model.
+
+The image shape and the number of classes are not hyper-parameters: they
+come from the data (`RealNVP`'s `image_shape` and `num_classes`).
+"""
+
+import dataclasses
+import math
+
+#: Search kinds of `hyperparameter` ("range" fields are searched over an
+#: inclusive (min, max) interval of ints, "choice" fields over a list of
+#: candidates).
+SEARCH_KINDS = ("range", "choice")
+
+
+@dataclasses.dataclass(frozen=True)
+class Interval:
+  """A set of valid values of a numeric hyper-parameter.
+
+  Attributes:
+    low: the smallest value (None: unbounded below).
+    high: the largest value (None: unbounded above).
+    low_open: whether `low` itself is excluded.
+    high_open: whether `high` itself is excluded.
+  """
+  low: float | None = None
+  high: float | None = None
+  low_open: bool = False
+  high_open: bool = False
+
+  def __contains__(self, value):
+    if not math.isfinite(value):
+      return False
+    if self.low is not None and (value < self.low or
+                                 (self.low_open and value == self.low)):
+      return False
+    return self.high is None or not (value > self.high or
+                                     (self.high_open and value == self.high))
+
+  def __str__(self):
+    low = "-inf" if self.low is None else f"{self.low:g}"
+    high = "inf" if self.high is None else f"{self.high:g}"
+    opening = "(" if self.low_open or self.low is None else "["
+    closing = ")" if self.high_open or self.high is None else "]"
+    return f"{opening}{low}, {high}{closing}"
+
+
+def hyperparameter(default, help, valid=None, search=None):  # pylint: disable=redefined-builtin
+  """A `ModelConfig` field: its default and, as metadata, help text, valid values and search kind.
+
+  Args:
+    default: the default value (its type is the field's annotation).
+    help: one line for `--help` and the documentation.
+    valid: an `Interval` of valid values, or None (booleans).
+    search: how the tuner searches the field when asked to, one of
+      `SEARCH_KINDS`, or None for "choice" (a list of candidates).
+
+  Returns:
+    A `dataclasses.field` with `default` and metadata keys "help", "valid"
+    and "search".
+
+  Raises:
+    ValueError: for a search kind not in `SEARCH_KINDS`.
+  """
+  if search is not None and search not in SEARCH_KINDS:
+    raise ValueError(f"search must be one of {SEARCH_KINDS}; got {search!r}.")
+  return dataclasses.field(default=default, metadata={
+      "help": help, "valid": valid, "search": search or "choice"})
+
+
+def option(default, help, choices=None, default_factory=None):  # pylint: disable=redefined-builtin
+  """A field of a job's configuration (`RunConfig`, `TrainConfig`, `TuneConfig`) with its help text.
+
+  The command line makes one flag of each such field, with this help text
+  and these choices.
+
+  Args:
+    default: the default value (ignored with `default_factory`).
+    help: one line for `--help` and the documentation.
+    choices: the valid values, or None for any value of the field's type.
+    default_factory: a function of no arguments giving the default, for
+      mutable defaults (dicts), or None.
+
+  Returns:
+    A `dataclasses.field` with metadata keys "help" and "choices".
+  """
+  metadata = {"help": help, "choices": choices}
+  if default_factory is not None:
+    return dataclasses.field(default_factory=default_factory,
+                             metadata=metadata)
+  return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """The architecture of a Real NVP (paper sec. 3.6 and 4.1), one field per hyper-parameter.
+
+  Defaults are `make demo`'s measured configuration (the mnist_bundled
+  preset). Values are checked on construction; `dataclasses.replace(config,
+  filters=64)` makes a checked copy.
+
+  Attributes:
+    num_scales: int >= 1, scales of the multi-scale architecture; H and W
+      must be divisible by 2^(num_scales - 1) (checked against the image
+      shape by the model).
+    num_coupling_layers: int >= 1, couplings per half-scale (paper: 3); the
+      last scale has one more.
+    num_res_blocks: int >= 0, residual blocks per s/t network (paper: 8 for
+      CIFAR-10, 4 for 32x32 ImageNet, 2 for 64x64 images).
+    filters: int >= 1, feature maps of the s/t networks (paper: 32; 64 for
+      CIFAR-10).
+    batch_norm: whether every coupling is followed by batch normalization
+      with running averages (paper sec. 3.7).
+    batch_norm_momentum: float in [0, 1), momentum of the running averages
+      (0.9: they follow the weights within ~10 steps, so held-out figures
+      early in training are not distorted by stale statistics).
+    alpha: float in (0, 0.5), margin of the logit transform
+      logit(alpha + (1 - 2 alpha) x / 256) (official code: 0.05).
+    l2_regularization: float >= 0, coefficient of the L2 penalty on the
+      scale parameters (every weight-normalization gain and tanh scale;
+      paper sec. 4.1: 5e-5), on the official code's scale: c * sum(g^2) is
+      added to the negative log-likelihood in nats per image (the bits/dim
+      loss gets it divided by D ln 2).
+
+  Raises:
+    ValueError: a value of the wrong type or outside its valid range, naming
+      the field, the range and the value.
+  """
+  num_scales: int = hyperparameter(
+      3, "scales of the multi-scale architecture (paper sec. 3.6); H and W "
+      "must be divisible by 2^(num_scales - 1)", Interval(1), "range")
+  num_coupling_layers: int = hyperparameter(
+      3, "couplings per half-scale (paper: 3); the last scale has one more",
+      Interval(1), "range")
+  num_res_blocks: int = hyperparameter(
+      2, "residual blocks per s/t network (paper: 8 for CIFAR-10, 4 for "
+      "32x32, 2 for 64x64)", Interval(0), "range")
+  filters: int = hyperparameter(
+      32, "feature maps of the s/t networks (paper: 32; 64 for CIFAR-10)",
+      Interval(1), "choice")
+  batch_norm: bool = hyperparameter(
+      True, "batch normalization with running averages after every "
+      "coupling (paper sec. 3.7)")
+  batch_norm_momentum: float = hyperparameter(
+      0.9, "momentum of batch normalization's running averages",
+      Interval(0.0, 1.0, high_open=True))
+  alpha: float = hyperparameter(
+      0.05, "margin of the logit transform logit(alpha + (1 - 2 alpha) x / "
+      "256) (official code: 0.05)",
+      Interval(0.0, 0.5, low_open=True, high_open=True))
+  l2_regularization: float = hyperparameter(
+      0.0, "L2 coefficient on the scale parameters, per image in nats "
+      "(paper: 5e-5)", Interval(0.0))
+
+  def __post_init__(self):
+    for field in dataclasses.fields(self):
+      object.__setattr__(self, field.name,
+                         _checked(field, getattr(self, field.name)))
+
+  @classmethod
+  def field_names(cls):
+    """The hyper-parameter names, in declaration order.
+
+    Returns:
+      tuple of str.
+    """
+    return tuple(field.name for field in dataclasses.fields(cls))
+
+  @classmethod
+  def split_kwargs(cls, kwargs):
+    """Separates hyper-parameters from other keyword arguments.
+
+    Args:
+      kwargs: dict of keyword arguments, e.g. those of `RealNVP(...)` or a
+        flat `get_config()` dict.
+
+    Returns:
+      (hyperparameters, rest): two new dicts; the first holds the entries
+      named like `ModelConfig` fields, the second the others.
+    """
+    names = set(cls.field_names())
+    return ({key: value for key, value in kwargs.items() if key in names},
+            {key: value for key, value in kwargs.items() if key not in names})
+
+  def to_dict(self):
+    """The fields as a JSON-serializable dict (field name -> value).
+
+    Returns:
+      dict; `ModelConfig(**config.to_dict()) == config`.
+    """
+    return dataclasses.asdict(self)
+
+
+def _checked(field, value):
+  """`value` as the field's type, after the type and range checks."""
+  if field.type is bool or field.type == "bool":
+    if not isinstance(value, (bool, int)) or value not in (0, 1):
+      raise ValueError(f"{field.name} must be True or False; got {value!r}.")
+    return bool(value)
+  number_type = int if field.type in (int, "int") else float
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+      number_type is int and int(value) != value):
+    raise ValueError(f"{field.name} must be {'an int' if number_type is int else 'a float'}; "
+                     f"got {value!r}.")
+  valid = field.metadata["valid"]
+  if valid is not None and value not in valid:
+    raise ValueError(f"{field.name} must be in {valid}; got {value!r}.")
+  return number_type(value)
