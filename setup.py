@@ -13,6 +13,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["tfp_realnvp", "tfp_realnvp.*"]),
+    # The console script's launcher: it sets TensorFlow's log level before
+    # anything imports the package (and with it TensorFlow).
+    py_modules=["tfp_realnvp_console"],
     python_requires=">=3.10",
     # The versions the test suite has run on: tfp_realnvp/_compat.py uses
     # private APIs of TensorFlow, TFP and Keras (tests/test_compat.py checks
@@ -41,5 +44,5 @@ setup(
         "docs": DOCS_REQUIRES,
         "notebooks": ["jupyterlab", "ipykernel"],  # jupyter lab notebooks/
     },
-    entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp.__main__:main"]},
+    entry_points={"console_scripts": ["tfp-realnvp=tfp_realnvp_console:main"]},
 )

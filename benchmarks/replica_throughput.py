@@ -25,7 +25,7 @@ import keras  # pylint: disable=wrong-import-position
 
 import tfp_realnvp  # pylint: disable=wrong-import-position
 from tfp_realnvp import data  # pylint: disable=wrong-import-position
-from tfp_realnvp.training import TrainingThroughput  # pylint: disable=wrong-import-position
+from tfp_realnvp.callbacks import TrainingThroughput  # pylint: disable=wrong-import-position
 from tfp_realnvp.data import make_pipeline  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))

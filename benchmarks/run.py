@@ -117,7 +117,7 @@ def realnvp_step(shape, batch_size, jit_compile):
 
 
 def realnvp_bfloat16_step(shape, batch_size, jit_compile):
-  from tfp_realnvp.training import dtype_policy  # pylint: disable=import-outside-toplevel
+  from tfp_realnvp.precision import dtype_policy  # pylint: disable=import-outside-toplevel
   with dtype_policy("mixed_bfloat16"):
     return realnvp_step(shape, batch_size, jit_compile)
 

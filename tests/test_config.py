@@ -39,6 +39,9 @@ def test_every_field_declares_help_a_type_and_a_valid_default():
     ("filters", 2.5, "filters must be an int; got 2.5"),
     ("filters", "32", "filters must be an int"),
     ("batch_norm", "yes", "batch_norm must be True or False"),
+    ("batch_norm", "True", "batch_norm must be True or False"),
+    ("batch_norm", 2, "batch_norm must be True or False"),
+    ("num_scales", np.bool_(True), "num_scales must be an int"),
     ("batch_norm_momentum", 1.0, r"batch_norm_momentum must be in \[0, 1\)"),
     ("alpha", 0.5, r"alpha must be in \(0, 0.5\); got 0.5"),
     ("alpha", 0.0, r"alpha must be in \(0, 0.5\)"),
@@ -57,6 +60,12 @@ def test_values_are_stored_as_the_field_type():
   assert type(config.filters) is int and type(config.l2_regularization) is float
   assert config.batch_norm is True
   assert ModelConfig(**config.to_dict()) == config
+  # numpy scalars, e.g. from arrays or the tuner, become Python values.
+  from_numpy = ModelConfig(num_scales=np.int64(2), alpha=np.float32(0.25),
+                           batch_norm=np.bool_(False))
+  assert type(from_numpy.num_scales) is int and from_numpy.num_scales == 2
+  assert type(from_numpy.alpha) is float and from_numpy.alpha == 0.25
+  assert from_numpy.batch_norm is False
 
 
 def test_interval_bounds_and_text():

@@ -185,7 +185,8 @@ def _add_evaluate_parser(subparsers):
                       "RealNVP config, needed for .weights.h5 checkpoints")
   parser.add_argument("--verbose", type=int, default=1,
                       choices=range(MAX_VERBOSE + 1),
-                      help="1 shows a progress bar, 0 nothing; "
+                      help="1 shows a progress bar, 2 a line at the end, 0 "
+                      "nothing; "
                       f"{MAX_VERBOSE} also TensorFlow's C++ start-up log")
 
 
@@ -246,7 +247,7 @@ def _run_tune(args):
 def _run_evaluate(args):
   return evaluate(args.model, args.dataset, args.split, args.batch_size,
                   args.noise_draws, args.seed, args.data_dir or None,
-                  args.download, args.config or None, min(args.verbose, 1))
+                  args.download, args.config or None, min(args.verbose, 2))
 
 
 def _run_sample(args):

@@ -13,6 +13,7 @@ come from the data (`RealNVP`'s `image_shape` and `num_classes`).
 
 import dataclasses
 import math
+import numbers
 
 #: Search kinds of `hyperparameter` ("range" fields are searched over an
 #: inclusive (min, max) interval of ints, "choice" fields over a list of
@@ -199,17 +200,20 @@ class ModelConfig:
 
 
 def _checked(field, value):
-  """`value` as the field's type, after the type and range checks."""
-  if field.type is bool or field.type == "bool":
-    if not isinstance(value, (bool, int)) or value not in (0, 1):
+  """`value` as the field's type, after the type and range checks (numpy scalars are accepted)."""
+  if field.type is bool:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+      value = int(value)  # 0 and 1, also as numpy ints.
+    if isinstance(value, str) or str(value) not in ("True", "False", "0", "1"):
       raise ValueError(f"{field.name} must be True or False; got {value!r}.")
-    return bool(value)
-  number_type = int if field.type in (int, "int") else float
-  if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-      number_type is int and int(value) != value):
-    raise ValueError(f"{field.name} must be {'an int' if number_type is int else 'a float'}; "
-                     f"got {value!r}.")
+    return str(value) in ("True", "1")
+  wants_int = field.type is int
+  if isinstance(value, (bool, str)) or not isinstance(value, numbers.Real) or (
+      str(value) in ("True", "False")) or (wants_int and int(value) != value):
+    raise ValueError(f"{field.name} must be "
+                     f"{'an int' if wants_int else 'a float'}; got {value!r}.")
+  value = int(value) if wants_int else float(value)
   valid = field.metadata["valid"]
   if valid is not None and value not in valid:
     raise ValueError(f"{field.name} must be in {valid}; got {value!r}.")
-  return number_type(value)
+  return value

@@ -1,7 +1,6 @@
 """SavedModel export with batch-major signatures that TF Serving can answer."""
 
 import datetime
-import json
 import os
 import re
 
@@ -11,6 +10,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_realnvp import validation
+from tfp_realnvp.runs import write_json
 from tfp_realnvp.units import nats_to_bits_per_dim
 from tfp_realnvp.version import __version__
 
@@ -138,8 +138,7 @@ def write_model_info(version_dir, model, provenance=None):
   directory = os.path.join(version_dir, ASSETS_EXTRA)
   tf.io.gfile.makedirs(directory)
   path = os.path.join(directory, MODEL_INFO_FILE)
-  with tf.io.gfile.GFile(path, "w") as file:
-    json.dump(model_info(model, provenance), file, indent=2)
+  write_json(model_info(model, provenance), path)
   return path
 
 

@@ -10,7 +10,6 @@ exports without that file, from the signatures and variables).
 """
 
 import abc
-import json
 import os
 
 import keras
@@ -22,6 +21,7 @@ from tfp_realnvp.export import ASSETS_EXTRA
 from tfp_realnvp.export import MODEL_INFO_FILE
 from tfp_realnvp.latents import standard_normal_latents
 from tfp_realnvp.model import RealNVP
+from tfp_realnvp.runs import read_json
 
 KERAS_SUFFIX = ".keras"
 CHECKPOINT_SUFFIX = ".weights.h5"
@@ -312,8 +312,7 @@ def load_keras_model(path, config_path=None):
     if not config_path:
       raise ValueError(f"{path!r} holds weights only: pass the model's config "
                        f"JSON (config.json next to it) as config_path/--config.")
-    with tf.io.gfile.GFile(config_path) as file:
-      model = RealNVP.from_config(json.load(file))
+    model = RealNVP.from_config(read_json(config_path))
     model.load_weights(path)
     return model
   raise ValueError(f"Expected {ACCEPTED}; got {path!r}.")
@@ -366,8 +365,7 @@ def read_model_info(version_dir):
   if not tf.io.gfile.exists(path):
     return None
   try:
-    with tf.io.gfile.GFile(path) as file:
-      info = json.load(file)
+    info = read_json(path)
     np.asarray(info["image_shape"], np.int64), info["num_classes"]  # pylint: disable=expression-not-assigned
   except (ValueError, KeyError, TypeError) as error:
     raise ValueError(f"{path} is corrupt ({error}); it should hold the JSON "
