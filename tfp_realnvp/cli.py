@@ -17,6 +17,7 @@ from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.presets import PRESET_NAMES
 from tfp_realnvp.presets import get as get_preset
 from tfp_realnvp.runs import MAX_VERBOSE
+from tfp_realnvp.runs import VERBOSE_LEVELS
 from tfp_realnvp.runs import RunConfig
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import write_sample_grid
@@ -56,16 +57,22 @@ def _add_config_arguments(parser, config_class):
   for field in dataclasses.fields(config_class):
     if field.name in NESTED_FIELDS:
       continue
-    kwargs = dict(default=_default(field), help=field.metadata["help"])
-    if field.type is bool:
-      kwargs["action"] = argparse.BooleanOptionalAction
-    elif field.type is tuple:
-      kwargs.update(nargs="+", type=type(kwargs["default"][0]))
-    else:
-      kwargs["type"] = field.type
+    kwargs = _value_kwargs(field, _default(field), field.metadata["help"])
     if field.metadata.get("choices") is not None:
       kwargs["choices"] = field.metadata["choices"]
     parser.add_argument(_flag(field.name), **kwargs)
+
+
+def _value_kwargs(field, default, help):  # pylint: disable=redefined-builtin
+  """`add_argument` keywords for one value of the field's type: --no-X for booleans, several values for tuples."""
+  kwargs = dict(default=default, help=help)
+  if field.type is bool:
+    kwargs["action"] = argparse.BooleanOptionalAction
+  elif field.type is tuple:
+    kwargs.update(nargs="+", type=type(default[0]))
+  else:
+    kwargs["type"] = field.type
+  return kwargs
 
 
 def _model_help(field):
@@ -78,12 +85,8 @@ def _add_model_arguments(parser):
   group = parser.add_argument_group("architecture (tfp_realnvp.config."
                                     "ModelConfig)")
   for field in _MODEL_FIELDS:
-    kwargs = dict(default=_default(field), help=_model_help(field))
-    if field.type is bool:
-      kwargs["action"] = argparse.BooleanOptionalAction
-    else:
-      kwargs["type"] = field.type
-    group.add_argument(_flag(field.name), **kwargs)
+    group.add_argument(_flag(field.name), **_value_kwargs(
+        field, _default(field), _model_help(field)))
 
 
 def _parse_bool(text):
@@ -184,7 +187,7 @@ def _add_evaluate_parser(subparsers):
   parser.add_argument("--config", default="", help="JSON file with the "
                       "RealNVP config, needed for .weights.h5 checkpoints")
   parser.add_argument("--verbose", type=int, default=1,
-                      choices=range(MAX_VERBOSE + 1),
+                      choices=VERBOSE_LEVELS,
                       help="1 shows a progress bar, 2 a line at the end, 0 "
                       "nothing; "
                       f"{MAX_VERBOSE} also TensorFlow's C++ start-up log")

@@ -19,8 +19,10 @@ from tfp_realnvp.config import option
 from tfp_realnvp.distribute import STRATEGIES
 
 #: The largest `verbose`, 3 (Keras's one line per epoch, and TensorFlow's
-#: C++ start-up log from the command line, `tfp_realnvp.__main__`).
+#: C++ start-up log from the `tfp-realnvp` script, `tfp_realnvp_console`).
 MAX_VERBOSE = 3
+#: The values `verbose` (and the command line's `--verbose`) accept.
+VERBOSE_LEVELS = tuple(range(MAX_VERBOSE + 1))
 
 
 @dataclasses.dataclass
@@ -79,7 +81,7 @@ class RunConfig:
   seed: int = option(0, "random seed")
   verbose: int = option(1, "0 silent, 1 progress bar, 2 one line per epoch, "
                         "3 also TensorFlow's C++ start-up log",
-                        choices=tuple(range(MAX_VERBOSE + 1)))
+                        choices=VERBOSE_LEVELS)
 
   def __post_init__(self):
     for name in ("epochs", "batch_size"):

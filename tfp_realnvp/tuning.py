@@ -43,9 +43,8 @@ DEFAULT_SEARCH_SPACE = {
 DEFAULT_LEARNING_RATE_RANGE = (1e-4, 3e-3)
 
 
-def _search_kind(name):
-  return {field.name: field.metadata["search"]
-          for field in dataclasses.fields(ModelConfig)}[name]
+_SEARCH_KIND = {field.name: field.metadata["search"]
+                for field in dataclasses.fields(ModelConfig)}
 
 
 class RealNVPHyperModel(keras_tuner.HyperModel):
@@ -101,7 +100,7 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
                        f"<= max; got {self.learning_rate}.")
 
   def _checked(self, name, values):
-    if name not in ModelConfig.field_names():
+    if name not in _SEARCH_KIND:
       raise ValueError(f"The search space names {name!r}, which is not a "
                        f"ModelConfig field; expected some of "
                        f"{ModelConfig.field_names()}.")
@@ -110,7 +109,7 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
       raise ValueError(f"{name} must list at least one candidate.")
     for value in values:  # ModelConfig's own checks name the valid range.
       dataclasses.replace(self.model_config, **{name: value})
-    if _search_kind(name) != "range":
+    if _SEARCH_KIND[name] != "range":
       return values
     if len(values) != 2 or values[0] > values[1]:
       raise ValueError(f"{name} range must be (min, max) with min <= max; got "
@@ -134,7 +133,7 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
     """
     hyperparameters = {}
     for name, values in self.search_space.items():
-      if _search_kind(name) == "range":
+      if _SEARCH_KIND[name] == "range":
         hyperparameters[name] = hp.Int(name, *values)
       else:
         hyperparameters[name] = hp.Choice(name, list(values))
