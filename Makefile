@@ -8,7 +8,9 @@ INSTALLED := $(VENV)/.installed
 
 # The main job: a class-conditional Real NVP on the bundled real MNIST digits
 # (the mnist_bundled preset: 3 scales, 2 residual blocks of 32 maps, 16 epochs).
-DEMO_FLAGS := --preset mnist_bundled --output-dir runs/demo \
+# --overwrite: each `make demo` trains runs/demo afresh (a run directory
+# otherwise refuses to replace a finished run).
+DEMO_FLAGS := --preset mnist_bundled --output-dir runs/demo --overwrite \
 	--export-dir saved_models --verbose 2
 
 DOCS_BUILD := docs/_build

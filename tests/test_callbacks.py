@@ -1,4 +1,4 @@
-"""TensorBoard logging during fit: bits/dim scalars and sample grids, read back from the event files."""
+"""Callbacks during fit: TensorBoard bits/dim scalars and sample grids read back from the event files; backup, best checkpoint and history across a resume."""
 
 import keras
 import numpy as np
@@ -12,6 +12,9 @@ from tfp_realnvp.callbacks import tensorboard_callbacks
 from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.sampling import draw_sample_grid
 from tfp_realnvp.loading import from_keras
+from tfp_realnvp.runs import RunDirectory
+from tfp_realnvp.runs import read_history_csv
+from tfp_realnvp.runs import read_json
 
 IMAGE_SHAPE = (8, 8, 1)
 NUM_CLASSES = 3
@@ -163,3 +166,96 @@ def test_config_round_trip_and_bad_arguments(tmp_path):
                           ({"num_columns": 0}, "num_columns must be")]:
     with pytest.raises(ValueError, match=message):
       TensorBoardSamples(str(tmp_path), **kwargs)
+
+
+# --- Fault tolerance: backup, best checkpoint and history across a resume. ---
+
+
+class WorseValidation(keras.callbacks.Callback):
+  """Adds 100 to the epoch's val_bits_per_dim: every epoch after it looks worse than any before."""
+
+  def on_epoch_end(self, epoch, logs=None):
+    logs["val_bits_per_dim"] += 100.0
+
+
+def fault_tolerant_fit(run, epochs, *extra, at=2):
+  """fit with `fault_tolerance_callbacks`, `extra` callbacks inserted at index `at`: one process of a run."""
+  model = tiny_model(conditional=False)
+  model.compile()
+  train, validation = datasets(conditional=False)
+  fit_callbacks = callbacks.fault_tolerance_callbacks(
+      run, callbacks.TrainingThroughput(8))
+  fit_callbacks[at:at] = extra
+  return model.fit(train, validation_data=validation, epochs=epochs,
+                   steps_per_epoch=1, verbose=0, shuffle=False,
+                   callbacks=fit_callbacks)
+
+
+def killed_after(run, finished_epochs):
+  """A first process of the run, killed in the epoch after `finished_epochs`."""
+  keras.utils.set_random_seed(0)
+  with pytest.raises(RuntimeError, match="interrupted"):
+    fault_tolerant_fit(run, finished_epochs + 2, InterruptAt(finished_epochs))
+
+
+def history_epochs(run):
+  return [int(value) for value in read_history_csv(run.history_csv)["epoch"]]
+
+
+def test_the_best_checkpoint_keeps_its_value_across_a_resume(tmp_path):
+  run = RunDirectory(str(tmp_path / "run"))
+  killed_after(run, 2)
+  best_weights = (tmp_path / "run" / "checkpoints" / "best.weights.h5"
+                  ).read_bytes()
+  record = read_json(run.best_record)
+  assert record["epoch"] in (0, 1) and record["monitor"] == "val_bits_per_dim"
+  # Keras's own ModelCheckpoint forgets its best value here and saves the
+  # first resumed epoch, however bad.
+  fault_tolerant_fit(run, 4, WorseValidation())
+  assert (tmp_path / "run" / "checkpoints" / "best.weights.h5").read_bytes() == (
+      best_weights)
+  assert read_json(run.best_record) == record
+  assert history_epochs(run) == [0, 1, 2, 3]
+
+
+def test_history_agrees_with_the_older_backup_keras_falls_back_to(tmp_path):
+  run = RunDirectory(str(tmp_path / "run"))
+  killed_after(run, 3)
+  assert history_epochs(run) == [0, 1, 2]
+  (tmp_path / "run" / "backup" / "latest.weights.h5").write_bytes(b"damaged")
+  history = fault_tolerant_fit(run, 5)
+  # Keras resumed from the previous backup (after epoch 2, so at epoch 2):
+  # epoch 2's row of the killed run is replaced, not repeated.
+  assert len(history.history["bits_per_dim"]) == 3
+  assert history_epochs(run) == [0, 1, 2, 3, 4]
+
+
+def test_a_fresh_start_beside_an_empty_backup_starts_a_fresh_history(tmp_path):
+  run = RunDirectory(str(tmp_path / "run"))
+  keras.utils.set_random_seed(0)
+  fault_tolerant_fit(run, 2)
+  assert history_epochs(run) == [0, 1]
+  (tmp_path / "run" / "backup").mkdir()
+  fault_tolerant_fit(run, 2)
+  assert history_epochs(run) == [0, 1]
+
+
+def test_a_damaged_backup_is_named_with_the_ways_out(tmp_path):
+  run = RunDirectory(str(tmp_path / "run"))
+  killed_after(run, 1)
+  (tmp_path / "run" / "backup" / "training_metadata.json").write_text("{ep")
+  with pytest.raises(callbacks.DamagedBackupError,
+                     match=r"backup of the interrupted run in .*run/backup is "
+                     r"damaged.*--overwrite"):
+    fault_tolerant_fit(run, 3)
+
+
+def test_the_non_finite_loss_message_names_only_weights_that_exist(tmp_path):
+  stop = callbacks.StopOnNonFiniteLoss(RunDirectory(str(tmp_path)))
+  with pytest.raises(callbacks.NonFiniteLossError) as error:
+    stop.on_train_batch_end(0, {"loss": float("nan")})
+  message = str(error.value)
+  assert "loss became nan at epoch 1, batch 1" in message
+  assert "No epoch had finished, so no weights were saved" in message
+  assert "backup" not in message and "best.weights.h5" not in message
+  assert "resume" not in message

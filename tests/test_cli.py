@@ -173,7 +173,7 @@ def test_a_second_export_gets_the_next_version(tmp_path):
   for _ in range(2):
     assert cli.main(["train", "--output-dir", str(tmp_path / "run"),
                      "--export-dir", str(tmp_path / "sm"), "--model-name",
-                     "m"] + TINY_FLAGS) == 0
+                     "m", "--overwrite"] + TINY_FLAGS) == 0
   assert sorted(os.listdir(tmp_path / "sm" / "m")) == ["1", "2"]
 
 
@@ -193,6 +193,20 @@ def test_non_positive_sizes_are_rejected(tmp_path, capsys, flag, value):
   flags = TINY_FLAGS + [flag, value]
   assert cli.main(["train", "--output-dir", str(tmp_path)] + flags) == 2
   assert f"{flag[2:].replace('-', '_')} must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--gradient-clip-norm", "inf", "gradient_clip_norm must be finite and > 0"),
+    ("--learning-rate", "nan", "learning_rate must be finite and >= 0"),
+    ("--num-scales", "9", "num_scales"),
+])
+def test_invalid_flags_are_named_before_anything_is_written(
+    tmp_path, capsys, flag, value, message):
+  assert cli.main(["train", "--output-dir", str(tmp_path / "run"),
+                   "--export-dir", str(tmp_path / "sm")] + TINY_FLAGS
+                  + [flag, value]) == 2
+  assert message in capsys.readouterr().err
+  assert list(tmp_path.iterdir()) == []
 
 
 def test_non_positive_temperature_is_rejected(tmp_path, capsys):

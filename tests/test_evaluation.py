@@ -167,3 +167,20 @@ def test_cli_evaluate_names_a_shape_the_saved_model_rejects(
 def tfds_mock():
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   return tfds.testing.mock_data(num_examples=4)
+
+
+def test_non_finite_bits_per_dim_is_an_error_naming_the_model_file(
+    tmp_path, capsys):
+  model = RealNVP((28, 28, 1), num_scales=2, num_coupling_layers=1,
+                  num_res_blocks=0, filters=4)
+  kernel = next(w for w in model.weights if w.path.endswith("kernel"))
+  kernel.assign(np.full(kernel.shape, np.nan))
+  path = tmp_path / "diverged.keras"
+  model.save(path)
+  status = cli.main(["evaluate", str(path), "--batch-size", "250",
+                     "--verbose", "0"])
+  assert status == 2
+  captured = capsys.readouterr()
+  assert captured.out == ""
+  assert captured.err.startswith(f"tfp-realnvp: error: {path}: the model "
+                                 f"gives non-finite bits/dim for 500 of 500")

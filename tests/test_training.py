@@ -9,6 +9,7 @@ import time
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import tfp_realnvp
@@ -20,6 +21,7 @@ from tfp_realnvp.cli import main
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.data import make_pipeline
 from tfp_realnvp.loading import load_keras_model
+from tfp_realnvp.runs import RunDirectory
 
 TRAINING_STEPS = 300
 BATCH_SIZE = 64
@@ -177,3 +179,64 @@ def test_outputs_may_live_on_any_tensorflow_filesystem(tmp_path):
   loaded = tf.saved_model.load(metrics["saved_model"])
   out = loaded.signatures["log_prob"](images=tf.fill([1, 28, 28, 1], 3.5))
   assert np.isfinite(out["log_prob"].numpy()).all()
+
+
+# --- A run directory belongs to one configuration; outputs are checked first. ---
+
+
+def test_a_rerun_with_another_configuration_stops_before_touching_the_run(
+    tmp_path, capsys):
+  conditional = config(tmp_path, conditional=True)
+  run = tmp_path / "run"
+  run.mkdir()
+  RunDirectory(str(run)).claim(conditional.identity())
+  # What a killed conditional run leaves: its backup, config and history.
+  (run / "backup").mkdir()
+  (run / "backup" / "latest.weights.h5").write_bytes(b"conditional weights")
+  (run / "config.json").write_text('{"num_classes": 10}')
+  (run / "history.csv").write_text("epoch,loss\n0,3.0\n")
+  before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+  status = main(train_command(config(tmp_path, conditional=False))[3:])
+  assert status == 2
+  error = capsys.readouterr().err
+  assert error.startswith("tfp-realnvp: error: ")
+  assert "conditional: True in the run, False now" in error
+  assert "--output-dir" in error and "--overwrite" in error
+  assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+  assert not (tmp_path / "saved_models").exists()
+
+
+def test_an_unwritable_export_dir_fails_before_training(tmp_path, capsys,
+                                                        monkeypatch):
+  def no_fit(*args, **kwargs):
+    raise AssertionError("fit ran")
+
+  monkeypatch.setattr(tfp_realnvp.RealNVP, "fit", no_fit)
+  (tmp_path / "a_file").write_text("")
+  cfg = config(tmp_path, export_dir=str(tmp_path / "a_file"))
+  assert main(train_command(cfg)[3:]) == 2
+  error = capsys.readouterr().err
+  assert "tfp-realnvp: error: Cannot write to --export-dir" in error
+  assert str(tmp_path / "a_file") in error
+  assert not (tmp_path / "run" / "run.json").exists()
+  cfg = config(tmp_path, output_dir="/proc/run")
+  assert main(train_command(cfg)[3:]) == 2
+  assert "Cannot write to --output-dir '/proc/run'" in capsys.readouterr().err
+
+
+def test_a_failed_export_keeps_the_trained_model_and_its_figures(
+    tmp_path, monkeypatch):
+  def full_disk(*args, **kwargs):
+    raise OSError("No space left on device")
+
+  monkeypatch.setattr(training, "export_saved_model", full_disk)
+  cfg = config(tmp_path, epochs=1, steps_per_epoch=2, tensorboard=False)
+  with pytest.raises(OSError, match=r"export to .* failed \(No space left on "
+                     r"device\)\. The trained model is kept in .*model.keras"
+                     r".*tfp-realnvp export"):
+    training.train(cfg)
+  metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+  assert metrics["saved_model"] is None
+  assert np.isfinite(metrics["test_bits_per_dim"])
+  model = keras.models.load_model(tmp_path / "run" / "model.keras")
+  assert model.count_params() == metrics["num_parameters"]

@@ -10,9 +10,13 @@ import tensorflow as tf
 
 from tfp_realnvp import loading
 from tfp_realnvp.distribute import is_chief
+from tfp_realnvp.runs import read_json
+from tfp_realnvp.runs import write_json
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import draw_sample_grid
 
+#: The logged value the best checkpoint is chosen by.
+MONITOR = "val_bits_per_dim"
 SAMPLES_RUN = "samples"
 SAMPLES_TAG = "samples"
 
@@ -54,18 +58,146 @@ class TrainingThroughput(keras.callbacks.Callback):
                                    (self._end - self._start))
 
 
-class HistoryCSVLogger(keras.callbacks.CSVLogger):
-  """Keras's `CSVLogger`, able to close its file on any TensorFlow filesystem.
+class RunBackup(keras.callbacks.BackupAndRestore):
+  """Keras's `BackupAndRestore` (double checkpoint) whose damaged state is named, not a traceback.
 
-  On remote paths Keras opens a `tf.io.gfile.GFile`, which has no `closed`
-  attribute that `CSVLogger.on_train_end` reads.
+  Keras falls back to its previous backup when the latest weights cannot be
+  read (an OSError); any other failure to restore (a garbled
+  training_metadata.json, a damaged HDF5 heap, both backups unreadable)
+  becomes a `DamagedBackupError` naming the directory and the ways out.
+
+  Args:
+    backup_dir: the backup directory (local or any TensorFlow filesystem).
   """
+
+  def __init__(self, backup_dir):
+    super().__init__(backup_dir, double_checkpoint=True)
+
+  def on_train_begin(self, logs=None):
+    """Restores the weights, optimizer and epoch of the last backup.
+
+    Raises:
+      DamagedBackupError: the backup cannot be read.
+    """
+    try:
+      super().on_train_begin(logs)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+      raise DamagedBackupError(
+          f"The backup of the interrupted run in {self.backup_dir} is "
+          f"damaged and cannot be resumed ({type(error).__name__}: "
+          f"{error}). Delete {self.backup_dir} to train the run again from "
+          f"its first epoch, or pass --overwrite (overwrite=True) to start "
+          f"the whole run over.") from error
+
+
+class DamagedBackupError(ValueError):
+  """The `BackupAndRestore` state of a run cannot be read."""
+
+
+class HistoryCSVLogger(keras.callbacks.CSVLogger):
+  """Keras's `CSVLogger` (appending) whose rows always agree with the weights training resumed from.
+
+  At the first epoch `fit` runs (after `BackupAndRestore` restored epoch
+  k, or 0 for a fresh run), rows of epochs >= k are dropped before new rows
+  are appended: a run resumed from an older backup (Keras falls back to it
+  when the latest is damaged) does not list an epoch twice, and a fresh
+  run starts a fresh file. It also closes its file on any TensorFlow
+  filesystem (Keras's `on_train_end` reads a `closed` attribute that
+  `tf.io.gfile.GFile` lacks).
+
+  Args:
+    filename: the CSV file (local or any TensorFlow filesystem).
+  """
+
+  def __init__(self, filename):
+    super().__init__(filename, append=True)
+    self._opened = False
+
+  def on_train_begin(self, logs=None):
+    self._opened = False  # Opened at the first epoch, once it is known.
+
+  def on_epoch_begin(self, epoch, logs=None):
+    if not self._opened:
+      _keep_rows_before(self.filename, epoch)
+      if os.path.dirname(self.filename):
+        tf.io.gfile.makedirs(os.path.dirname(self.filename))
+      super().on_train_begin()
+      self._opened = True
+    super().on_epoch_begin(epoch, logs)
 
   def on_train_end(self, logs=None):
     if self.csv_file is not None:
       self.csv_file.close()
       self.csv_file = None
     self.writer = None
+
+
+def _keep_rows_before(path, epoch):
+  """Rewrites the history CSV at `path` with only the rows of epochs < `epoch` (deleted if none)."""
+  if not tf.io.gfile.exists(path):
+    return
+  with tf.io.gfile.GFile(path) as file:
+    lines = file.read().splitlines(keepends=True)
+  try:
+    kept = lines[:1] + [line for line in lines[1:]
+                        if line.strip() and _epoch_of(line) < epoch]
+  except ValueError as error:
+    raise ValueError(f"{path} is damaged ({error}); delete it to start the "
+                     f"history anew.") from error
+  if len(kept) == len(lines):
+    return
+  if len(kept) <= 1:
+    tf.io.gfile.remove(path)
+    return
+  with tf.io.gfile.GFile(path, "w") as file:
+    file.write("".join(kept))
+
+
+def _epoch_of(row):
+  """The 0-based epoch in the first column of a history CSV row (Keras's `CSVLogger` writes it first)."""
+  try:
+    return int(row.split(",", 1)[0])
+  except ValueError as error:
+    raise ValueError(f"A history row does not start with its epoch: "
+                     f"{row.strip()!r}.") from error
+
+
+class BestCheckpoint(keras.callbacks.ModelCheckpoint):
+  """Keras's `ModelCheckpoint` of the lowest val_bits_per_dim weights, whose best value survives a resume.
+
+  Keras's callback starts every `fit` with best = inf, so the first epoch
+  after a resume would overwrite the best weights with worse ones. This one
+  records each save's epoch and value in `record_path` (JSON) and, when
+  `fit` resumes at an epoch > 0, starts from the recorded value; a fresh
+  run (epoch 0) starts from inf.
+
+  Args:
+    filepath: the `.weights.h5` file of the best weights.
+    record_path: the JSON file of their epoch and value.
+  """
+
+  def __init__(self, filepath, record_path):
+    super().__init__(filepath, monitor=MONITOR, mode="min",
+                     save_best_only=True, save_weights_only=True)
+    self.record_path = record_path
+    self._resumed = False
+
+  def on_train_begin(self, logs=None):
+    self._resumed = False
+
+  def on_epoch_begin(self, epoch, logs=None):
+    if not self._resumed:
+      self._resumed = True
+      if epoch > 0 and tf.io.gfile.exists(self.record_path):
+        self.best = float(read_json(self.record_path)["value"])
+    super().on_epoch_begin(epoch, logs)
+
+  def on_epoch_end(self, epoch, logs=None):
+    best = self.best
+    super().on_epoch_end(epoch, logs)
+    if self.best != best:
+      write_json({"epoch": epoch, "monitor": self.monitor, "value": self.best},
+                 self.record_path)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -80,13 +212,13 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
   best-model checkpoint is overwritten with broken weights.
 
   Args:
-    checkpoint_paths: the paths (str) holding the last good weights, named
-      in the error message.
+    run_directory: the run's `tfp_realnvp.runs.RunDirectory`; the message
+      names its backup and best checkpoint where they exist.
   """
 
-  def __init__(self, checkpoint_paths):
+  def __init__(self, run_directory):
     super().__init__()
-    self.checkpoint_paths = checkpoint_paths
+    self.run_directory = run_directory
     self._epoch = 0
 
   def on_epoch_begin(self, epoch, logs=None):
@@ -96,46 +228,52 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """Raises if the batch's logged `loss` is NaN or infinite.
 
     Raises:
-      NonFiniteLossError: naming the epoch, the batch and `checkpoint_paths`.
+      NonFiniteLossError: naming the epoch, the batch and the weights kept.
     """
     loss = (logs or {}).get("loss")
     if loss is not None and not np.isfinite(loss):
       raise NonFiniteLossError(
           f"The training loss became {loss} at epoch {self._epoch + 1}, batch "
-          f"{batch + 1}; training stopped. The last good weights are kept in "
-          f"{' and '.join(self.checkpoint_paths)}. Lower --learning-rate and "
-          f"run the same command again to resume from the last finished epoch.")
+          f"{batch + 1}; training stopped. {self._kept()} Steps too large for "
+          f"the model are the usual cause: a lower --learning-rate or "
+          f"--gradient-clip-norm may help.")
+
+  def _kept(self):
+    run = self.run_directory
+    kept = []
+    if run.has_backup():
+      kept.append(f"The last finished epoch's state is in {run.backup}: the "
+                  f"same command resumes from it.")
+    if tf.io.gfile.exists(run.best_checkpoint):
+      kept.append(f"The best weights so far are in {run.best_checkpoint}.")
+    return " ".join(kept) or "No epoch had finished, so no weights were saved."
 
 
 def fault_tolerance_callbacks(run_directory, throughput):
   """The callbacks that keep a run's progress: backup, non-finite stop, best checkpoint, throughput, history.
 
-  In this order, which matters: `BackupAndRestore` restores before the
-  others start; `StopOnNonFiniteLoss` raises before any epoch-end callback
-  can save broken weights; the history row of an epoch is written after
-  its throughput is logged.
+  In this order, which matters: `RunBackup` restores before the others
+  start; `StopOnNonFiniteLoss` raises before any epoch-end callback can
+  save broken weights; the history row of an epoch is written after its
+  throughput is logged.
 
   Args:
     run_directory: a `tfp_realnvp.runs.RunDirectory`.
     throughput: the run's `TrainingThroughput`.
 
   Returns:
-    list of `keras.callbacks.Callback`: `BackupAndRestore` (double
-    checkpoint, in `run_directory.backup`), `StopOnNonFiniteLoss`,
-    `ModelCheckpoint` (best val_bits_per_dim weights in
-    `run_directory.best_checkpoint`), `throughput`, `HistoryCSVLogger`
-    (appending to `run_directory.history_csv`).
+    list of `keras.callbacks.Callback`: `RunBackup` (in
+    `run_directory.backup`), `StopOnNonFiniteLoss`, `BestCheckpoint` (in
+    `run_directory.best_checkpoint`, recorded in `best_record`),
+    `throughput`, `HistoryCSVLogger` (`run_directory.history_csv`).
   """
   return [
-      keras.callbacks.BackupAndRestore(run_directory.backup,
-                                       double_checkpoint=True),
-      StopOnNonFiniteLoss([run_directory.backup,
-                           run_directory.best_checkpoint]),
-      keras.callbacks.ModelCheckpoint(
-          run_directory.best_checkpoint, monitor="val_bits_per_dim",
-          mode="min", save_best_only=True, save_weights_only=True),
+      RunBackup(run_directory.backup),
+      StopOnNonFiniteLoss(run_directory),
+      BestCheckpoint(run_directory.best_checkpoint,
+                     run_directory.best_record),
       throughput,
-      HistoryCSVLogger(run_directory.history_csv, append=True),
+      HistoryCSVLogger(run_directory.history_csv),
   ]
 
 

@@ -288,8 +288,8 @@ def main(argv=None):
     int: 0 after printing the command's summary as JSON to stdout; 2 when the
     command fails with ValueError (invalid values, e.g. `--epochs 0`),
     OSError, `DatasetUnavailableError`, `NonFiniteLossError`,
-    `SearchFailedError` or `tf.errors.InvalidArgumentError`, whose message
-    goes to stderr.
+    `SearchFailedError` or any `tf.errors.OpError` (invalid values, files
+    not found or not permitted), whose message goes to stderr.
 
   Raises:
     SystemExit: from argparse, before any command runs: code 2 (usage and
@@ -317,8 +317,10 @@ def main(argv=None):
   try:
     summary = commands[args.command](args)
   except (ValueError, OSError, DatasetUnavailableError, NonFiniteLossError,
-          SearchFailedError, tf.errors.InvalidArgumentError) as error:
-    # TF errors carry their graph trace in str(); the message is enough.
+          SearchFailedError, tf.errors.OpError) as error:
+    # TF errors (InvalidArgument, NotFound, PermissionDenied,
+    # FailedPrecondition...) carry their graph trace in str(); the message
+    # is enough.
     print(f"tfp-realnvp: error: {getattr(error, 'message', error)}",
           file=sys.stderr)
     return 2

@@ -76,7 +76,8 @@ def hyperparameter(default, help, valid=None, search=None):  # pylint: disable=r
       "help": help, "valid": valid, "search": search or "choice"})
 
 
-def option(default, help, choices=None, default_factory=None):  # pylint: disable=redefined-builtin
+def option(default, help, choices=None, default_factory=None,  # pylint: disable=redefined-builtin
+           identifies_run=True):
   """A field of a job's configuration (`RunConfig`, `TrainConfig`, `TuneConfig`) with its help text.
 
   The command line makes one flag of each such field, with this help text
@@ -88,11 +89,17 @@ def option(default, help, choices=None, default_factory=None):  # pylint: disabl
     choices: the valid values, or None for any value of the field's type.
     default_factory: a function of no arguments giving the default, for
       mutable defaults (dicts), or None.
+    identifies_run: whether the field is part of what a run directory
+      belongs to (`RunConfig.identity`): False for where files are read or
+      written and how the same computation is carried out (strategy, XLA,
+      verbosity), which a resumed run may change.
 
   Returns:
-    A `dataclasses.field` with metadata keys "help" and "choices".
+    A `dataclasses.field` with metadata keys "help", "choices" and
+    "identifies_run".
   """
-  metadata = {"help": help, "choices": choices}
+  metadata = {"help": help, "choices": choices,
+              "identifies_run": identifies_run}
   if default_factory is not None:
     return dataclasses.field(default_factory=default_factory,
                              metadata=metadata)

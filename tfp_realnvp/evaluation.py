@@ -12,6 +12,10 @@ from tfp_realnvp import loading
 from tfp_realnvp import validation
 
 
+class NonFiniteResultError(ValueError):
+  """A model gave NaN or infinite bits/dim: a result that must not be reported as a figure."""
+
+
 def evaluate_bits_per_dim(model, batches, noise_draws=1, seed=0,
                           verbose=1):
   """Mean and standard error of test bits/dim over a data set.
@@ -37,6 +41,7 @@ def evaluate_bits_per_dim(model, batches, noise_draws=1, seed=0,
 
   Raises:
     ValueError: noise_draws < 1, or an empty data set.
+    NonFiniteResultError (a ValueError): a NaN or infinite bits/dim.
     tf.errors.InvalidArgumentError: images the model rejects (a SavedModel
       names the problem: shape, range, labels).
   """
@@ -57,6 +62,13 @@ def evaluate_bits_per_dim(model, batches, noise_draws=1, seed=0,
   if not per_image:
     raise ValueError("The data set has no images to evaluate.")
   per_image = np.concatenate(per_image)
+  non_finite = np.flatnonzero(~np.isfinite(per_image))
+  if non_finite.size:
+    raise NonFiniteResultError(
+        f"the model gives non-finite bits/dim for {non_finite.size} of "
+        f"{per_image.size} images (the first is image {non_finite[0]}): its "
+        f"weights or batch-norm statistics are damaged or diverged. Evaluate "
+        f"another checkpoint (checkpoints/best.weights.h5) or retrain.")
   standard_error = (np.std(per_image, ddof=1) / math.sqrt(len(per_image))
                     if len(per_image) > 1 else float("nan"))
   return {"bits_per_dim": float(np.mean(per_image)),
@@ -97,7 +109,8 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
   Raises:
     ValueError: unknown data set or split; a model whose image shape or
       classes do not fit the data set (a SavedModel's own check, quoted);
-      as `evaluate_bits_per_dim`.
+      as `evaluate_bits_per_dim` (a `NonFiniteResultError` names
+      `model_path`).
     OSError: no model at `model_path`.
     tfp_realnvp.data.DatasetUnavailableError: the data set is missing.
   """
@@ -113,6 +126,8 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
     raise ValueError(
         f"The model rejected the images of {dataset!r} (shape "
         f"{data.image_shape(dataset)}): {_assertion_text(error)}") from error
+  except NonFiniteResultError as error:
+    raise NonFiniteResultError(f"{model_path}: {error}") from error
   del result["per_image"]
   return {"dataset": dataset, "split": split, **result}
 

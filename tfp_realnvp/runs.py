@@ -1,16 +1,19 @@
 """What a training or tuning run is given (`RunConfig`) and the files it writes (`RunDirectory`).
 
 A run directory (local or any TensorFlow filesystem) holds, for `train`:
-config.json (the model's configuration, written first), backup/ (Keras
-`BackupAndRestore` state), checkpoints/best.weights.h5, history.csv,
-model.keras, samples.png, learning_curve.png, metrics.json and
-tensorboard/.
+run.json (the run's configuration, written first: the directory belongs to
+it), config.json (the model's configuration), backup/ (Keras
+`BackupAndRestore` state), checkpoints/best.weights.h5 with best.json,
+history.csv, model.keras, samples.png, learning_curve.png, metrics.json
+(written last) and tensorboard/.
 """
 
 import csv
 import dataclasses
 import json
+import math
 import os
+import uuid
 
 import tensorflow as tf
 
@@ -55,8 +58,9 @@ class RunConfig:
       start-up log.
 
   Raises:
-    ValueError: non-positive epochs or batch size, negative steps per epoch,
-      an unknown data set or strategy, or verbose outside [0, 3].
+    ValueError: non-positive epochs or batch size, a batch size above the
+      data set's training images (no full batch), negative steps per
+      epoch, an unknown data set or strategy, or verbose outside [0, 3].
   """
   dataset: str = option(data.BUNDLED_MNIST, "data set name",
                         choices=data.DATASETS)
@@ -67,21 +71,25 @@ class RunConfig:
   conditional: bool = option(False, "train a class-conditional model (a row "
                              "per class in samples.png)")
   output_dir: str = option("runs/latest", "directory for model.keras, "
-                           "samples.png, metrics.json, tensorboard/")
+                           "samples.png, metrics.json, tensorboard/",
+                           identifies_run=False)
   export_dir: str = option("saved_models", "base directory of SavedModels "
-                           "(<dir>/<name>/<version>)")
+                           "(<dir>/<name>/<version>)", identifies_run=False)
   model_name: str = option("", "SavedModel name (default: "
-                           "real_nvp_<dataset>[_conditional])")
-  data_dir: str = option("", "directory of prepared tensorflow-datasets data")
+                           "real_nvp_<dataset>[_conditional])",
+                           identifies_run=False)
+  data_dir: str = option("", "directory of prepared tensorflow-datasets data",
+                         identifies_run=False)
   download: bool = option(True, "let tensorflow-datasets download missing "
-                          "data")
+                          "data", identifies_run=False)
   strategy: str = option("auto", "distribution: auto (MirroredStrategy on >1 "
                          "GPU), default, mirrored, multi_worker (configured "
-                         "by TF_CONFIG)", choices=STRATEGIES)
+                         "by TF_CONFIG)", choices=STRATEGIES,
+                         identifies_run=False)
   seed: int = option(0, "random seed")
   verbose: int = option(1, "0 silent, 1 progress bar, 2 one line per epoch, "
                         "3 also TensorFlow's C++ start-up log",
-                        choices=VERBOSE_LEVELS)
+                        choices=VERBOSE_LEVELS, identifies_run=False)
 
   def __post_init__(self):
     for name in ("epochs", "batch_size"):
@@ -95,6 +103,29 @@ class RunConfig:
       if choices is not None and getattr(self, field.name) not in choices:
         raise ValueError(f"{field.name} must be one of {choices}; got "
                          f"{getattr(self, field.name)!r}.")
+    training_images = data.spec(self.dataset).num_train_examples
+    if self.batch_size > training_images:
+      # Training batches are full batches only (`data.make_pipeline`).
+      raise ValueError(
+          f"batch_size {self.batch_size} is larger than the "
+          f"{training_images} training images of {self.dataset}: an epoch "
+          f"would run no training step (training uses full batches only). "
+          f"Use a batch size of at most {training_images}.")
+
+  def identity(self):
+    """What a run directory of this configuration belongs to (`RunDirectory.claim`).
+
+    Returns:
+      dict, JSON-serializable (nested configurations as dicts, tuples as
+      lists): the fields declared with `identifies_run` (not where files
+      live, the strategy, XLA or the verbosity).
+    """
+    fields = {field.name: getattr(self, field.name)
+              for field in dataclasses.fields(self)
+              if field.metadata.get("identifies_run", True)}
+    return json.loads(json.dumps({
+        name: dataclasses.asdict(value) if dataclasses.is_dataclass(value)
+        else value for name, value in fields.items()}))
 
   @property
   def keras_verbose(self):
@@ -156,9 +187,24 @@ class RunConfig:
     return dict(data_dir=self.data_dir or None, download=self.download)
 
 
+#: Version of the layout of run.json (`RunDirectory.claim`).
+RUN_FORMAT = 1
+#: The ways out of a run directory that belongs to another run, for messages.
+_WAYS_OUT = ("choose a new --output-dir (output_dir), or pass --overwrite "
+             "(overwrite=True) to delete that run and start over")
+
+
+class RunDirectoryConflict(ValueError):
+  """A run directory holds a run that the requested run must not replace or resume."""
+
+
 @dataclasses.dataclass(frozen=True)
 class RunDirectory:
   """The paths of a training run's files under `path` (nothing is created).
+
+  A run directory belongs to one configuration, recorded in run.json when
+  the run starts (`claim`): the same configuration resumes there, another
+  one is refused.
 
   Attributes:
     path: the run directory (local or any TensorFlow filesystem).
@@ -177,6 +223,11 @@ class RunDirectory:
     return os.path.join(self.path, name)
 
   @property
+  def run_json(self):
+    """run.json, the configuration the directory belongs to (`RunConfig.identity`)."""
+    return self.file("run.json")
+
+  @property
   def config_json(self):
     """config.json, the model's `get_config()` (with a checkpoint, it rebuilds the model)."""
     return self.file("config.json")
@@ -187,9 +238,19 @@ class RunDirectory:
     return self.file("backup")
 
   @property
+  def checkpoints(self):
+    """checkpoints/, the best weights and their record."""
+    return self.file("checkpoints")
+
+  @property
   def best_checkpoint(self):
     """checkpoints/best.weights.h5, the weights of the lowest val_bits_per_dim."""
-    return self.file(os.path.join("checkpoints", "best.weights.h5"))
+    return os.path.join(self.checkpoints, "best.weights.h5")
+
+  @property
+  def best_record(self):
+    """checkpoints/best.json, the epoch and val_bits_per_dim of `best_checkpoint` (a resumed run keeps it)."""
+    return os.path.join(self.checkpoints, "best.json")
 
   @property
   def history_csv(self):
@@ -207,9 +268,143 @@ class RunDirectory:
     return self.file("model.keras")
 
   @property
+  def samples_png(self):
+    """samples.png, a grid of the final model's samples."""
+    return self.file("samples.png")
+
+  @property
+  def learning_curve_png(self):
+    """learning_curve.png, bits/dim per epoch."""
+    return self.file("learning_curve.png")
+
+  @property
   def metrics_json(self):
-    """metrics.json, the run's figures."""
+    """metrics.json, the run's figures (written last: the run finished)."""
     return self.file("metrics.json")
+
+  def outputs(self):
+    """Every file and directory a run writes here, run.json first.
+
+    Returns:
+      tuple of str paths (not all need exist).
+    """
+    return (self.run_json, self.config_json, self.backup, self.checkpoints,
+            self.history_csv, self.tensorboard, self.model_keras,
+            self.samples_png, self.learning_curve_png, self.metrics_json)
+
+  def has_backup(self):
+    """Whether backup/ holds any file, the state a killed run resumes from."""
+    return (tf.io.gfile.isdir(self.backup) and
+            bool(tf.io.gfile.listdir(self.backup)))
+
+  def check_claim(self, identity, overwrite=False):
+    """Raises unless `claim(identity, overwrite)` may take the directory; changes nothing.
+
+    The directory is free when it holds none of `outputs()` (other files
+    are left alone). It belongs to `identity` when its run.json records the
+    same identity and its run has not finished (no metrics.json): the run
+    then resumes (from backup/, or from its first epoch). With `overwrite`,
+    any directory may be taken.
+
+    Args:
+      identity: `RunConfig.identity()` of the run to start or resume.
+      overwrite: whether an earlier run's outputs may be deleted.
+
+    Raises:
+      RunDirectoryConflict (a ValueError): without `overwrite`, when the
+        directory holds a run of another configuration (the message names
+        each differing field and both values), a finished run (metrics.json)
+        or the files of a run whose configuration is not recorded; the
+        message names the ways out.
+    """
+    if overwrite:
+      return
+    if tf.io.gfile.exists(self.run_json):
+      differences = _differences(_recorded_identity(self.run_json), identity)
+      if differences:
+        raise RunDirectoryConflict(
+            f"{self.path} holds a run of another configuration ("
+            f"{'; '.join(differences)}). A run directory belongs to one "
+            f"configuration: {_WAYS_OUT}.")
+      if tf.io.gfile.exists(self.metrics_json):
+        raise RunDirectoryConflict(
+            f"{self.path} holds a finished run of this configuration "
+            f"(metrics.json, model.keras); running it again would replace "
+            f"its results: {_WAYS_OUT}.")
+      return
+    found = [os.path.basename(path) for path in self.outputs()
+             if tf.io.gfile.exists(path)]
+    if found:
+      raise RunDirectoryConflict(
+          f"{self.path} holds files of a run whose configuration is not "
+          f"recorded (no run.json; found {', '.join(found)}): {_WAYS_OUT}.")
+
+  def claim(self, identity, overwrite=False):
+    """Makes the directory the run of `identity`'s (`check_claim` first): run.json records it.
+
+    With `overwrite`, the outputs of any earlier run are deleted first.
+
+    Args:
+      identity: `RunConfig.identity()` of the run to start or resume.
+      overwrite: whether to delete an earlier run's outputs.
+
+    Raises:
+      RunDirectoryConflict (a ValueError): as `check_claim`.
+      OSError: run.json cannot be written.
+    """
+    self.check_claim(identity, overwrite)
+    if overwrite:
+      for path in self.outputs():
+        remove_if_exists(path)
+    if not tf.io.gfile.exists(self.run_json):
+      write_json({"format": RUN_FORMAT, "config": identity}, self.run_json)
+
+  def start_fresh(self):
+    """Deletes what an unfinished attempt left that a run from its first epoch would mix with: history, TensorBoard logs, checkpoints."""
+    for path in (self.history_csv, self.tensorboard, self.checkpoints):
+      remove_if_exists(path)
+
+
+def _recorded_identity(path):
+  try:
+    return read_json(path)["config"]
+  except (KeyError, TypeError) as error:
+    raise RunDirectoryConflict(
+        f"{path} is damaged (no configuration in it): {_WAYS_OUT}.") from error
+
+
+def _differences(recorded, identity, prefix=""):
+  """'name: A in the run, B now' for every field whose values differ (nested fields as model.filters)."""
+  found = []
+  for name in sorted(set(recorded) | set(identity)):
+    before, now = recorded.get(name), identity.get(name)
+    if isinstance(before, dict) and isinstance(now, dict):
+      found += _differences(before, now, f"{prefix}{name}.")
+    elif before != now:
+      found.append(f"{prefix}{name}: {before!r} in the run, {now!r} now")
+  return found
+
+
+def check_writable_directory(path, flag):
+  """Creates `path` if needed and checks that a file can be written in it (a probe, then deleted).
+
+  Args:
+    path: a directory (local or any TensorFlow filesystem).
+    flag: the option naming it in messages, e.g. "--output-dir".
+
+  Raises:
+    OSError: naming `flag`, `path` and the filesystem's reason (a file in the
+      way, no permission, a read-only filesystem).
+  """
+  probe = os.path.join(path, f".write-check-{uuid.uuid4().hex}")
+  try:
+    tf.io.gfile.makedirs(path)
+    with tf.io.gfile.GFile(probe, "w") as file:
+      file.write("")
+    tf.io.gfile.remove(probe)
+  except (tf.errors.OpError, OSError) as error:
+    raise OSError(f"Cannot write to {flag} {path!r}: "
+                  f"{getattr(error, 'message', error)}") from error
 
 
 def read_history_csv(path):
@@ -238,14 +433,38 @@ def _as_float(text):
 
 
 def write_json(value, path):
-  """Writes `value` as indented JSON to `path` (local or any TensorFlow filesystem).
+  """Writes `value` as indented JSON to `path`, atomically (local or any TensorFlow filesystem).
+
+  The text goes to a temporary file beside `path`, renamed onto it, so a
+  reader (or a killed writer) never leaves a half-written file. NaN and
+  infinite floats become null: the file is strict JSON.
 
   Args:
-    value: a JSON-serializable value.
+    value: a JSON-serializable value (dicts, lists, numbers, strings).
     path: the file to write; its directory must exist.
+
+  Raises:
+    OSError: the file cannot be written (naming `path`).
   """
-  with tf.io.gfile.GFile(path, "w") as file:
-    json.dump(value, file, indent=2)
+  text = json.dumps(_finite_or_none(value), indent=2, allow_nan=False)
+  temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+  try:
+    with tf.io.gfile.GFile(temporary, "w") as file:
+      file.write(text)
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+  except tf.errors.OpError as error:
+    remove_if_exists(temporary)
+    raise OSError(f"Cannot write {path}: {error.message}") from error
+
+
+def _finite_or_none(value):
+  if isinstance(value, dict):
+    return {key: _finite_or_none(item) for key, item in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_finite_or_none(item) for item in value]
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  return value
 
 
 def read_json(path):
@@ -258,18 +477,28 @@ def read_json(path):
     The decoded value.
 
   Raises:
-    OSError: no file at `path` (`tf.errors.NotFoundError`).
-    ValueError: the file is not JSON (`json.JSONDecodeError`).
+    OSError: no file at `path`, or it cannot be read (naming `path`).
+    ValueError: the file is not JSON (naming `path` and where it breaks).
   """
-  with tf.io.gfile.GFile(path) as file:
-    return json.load(file)
+  try:
+    with tf.io.gfile.GFile(path, "rb") as file:
+      text = file.read()
+  except tf.errors.OpError as error:
+    raise OSError(f"Cannot read {path}: {error.message}") from error
+  try:
+    return json.loads(text)
+  except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+    raise ValueError(f"{path} is damaged: it is not valid JSON ({error})."
+                     ) from error
 
 
 def remove_if_exists(path):
-  """Deletes the file at `path` if there is one.
+  """Deletes the file or directory (with its contents) at `path` if there is one.
 
   Args:
-    path: a file path (local or any TensorFlow filesystem).
+    path: a path (local or any TensorFlow filesystem).
   """
-  if tf.io.gfile.exists(path):
+  if tf.io.gfile.isdir(path):
+    tf.io.gfile.rmtree(path)
+  elif tf.io.gfile.exists(path):
     tf.io.gfile.remove(path)

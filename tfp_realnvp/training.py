@@ -2,6 +2,8 @@
 
 import dataclasses
 import logging
+import math
+import os
 import time
 
 import keras
@@ -11,6 +13,7 @@ import tensorflow as tf
 from tfp_realnvp import data
 from tfp_realnvp import loading
 from tfp_realnvp import presets
+from tfp_realnvp.callbacks import NonFiniteLossError
 from tfp_realnvp.callbacks import TrainingThroughput
 from tfp_realnvp.callbacks import fault_tolerance_callbacks
 from tfp_realnvp.callbacks import tensorboard_callbacks
@@ -30,8 +33,8 @@ from tfp_realnvp.precision import MIXED_PRECISION_POLICIES
 from tfp_realnvp.precision import dtype_policy
 from tfp_realnvp.runs import RunConfig
 from tfp_realnvp.runs import RunDirectory
+from tfp_realnvp.runs import check_writable_directory
 from tfp_realnvp.runs import read_history_csv
-from tfp_realnvp.runs import remove_if_exists
 from tfp_realnvp.runs import write_json
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import write_sample_grid
@@ -51,11 +54,11 @@ class TrainConfig(RunConfig):
     conditional, output_dir, export_dir, model_name: as in `RunConfig`.
     data_dir, download, strategy, seed, verbose: as in `RunConfig`.
     model: the architecture, a `tfp_realnvp.config.ModelConfig`.
-    learning_rate: float >= 0, Adam's step size (the peak of a cosine
+    learning_rate: finite float >= 0, Adam's step size (the peak of a cosine
       schedule; official code: 1e-3).
     lr_schedule: "constant", or "cosine": decay to 0 along a cosine over all
       training steps (`tfp_realnvp.optimization.LR_SCHEDULES`).
-    gradient_clip_norm: float > 0, largest global gradient norm of the
+    gradient_clip_norm: finite float > 0, largest global gradient norm of the
       bits/dim loss (`default_optimizer`; the official clipping is
       100 / (D ln 2), `official_gradient_clip_norm`).
     mixed_precision: "" for float32, or "mixed_float16" or "mixed_bfloat16"
@@ -71,11 +74,13 @@ class TrainConfig(RunConfig):
       TensorBoard (the last epoch always logs one).
     preset: the name of the preset the configuration started from, or ""
       (recorded in metrics.json and the SavedModel's provenance).
+    overwrite: whether `train` deletes an earlier run in `output_dir` and
+      starts over (`tfp_realnvp.runs.RunDirectory.claim`).
 
   Raises:
     ValueError: as `RunConfig`, or for an unknown schedule, mixed precision
-      policy or preset, a negative learning rate, a gradient clip norm
-      <= 0, a temperature <= 0, tensorboard_every_n_epochs < 1, or a
+      policy or preset, a learning rate < 0, a gradient clip norm <= 0 (or
+      either not finite), a temperature <= 0, tensorboard_every_n_epochs < 1, or a
       `model` that is not a `ModelConfig`.
   """
   model: ModelConfig = option(None, "the architecture",
@@ -92,7 +97,8 @@ class TrainConfig(RunConfig):
       "", "'' (float32), mixed_float16 or mixed_bfloat16: the s/t networks "
       "compute in 16 bits; log-determinants, prior and loss stay float32 "
       "(for GPUs/TPUs)", choices=MIXED_PRECISION_POLICIES)
-  jit_compile: bool = option(False, "XLA-compile the training step")
+  jit_compile: bool = option(False, "XLA-compile the training step",
+                             identifies_run=False)
   temperature: float = option(DEFAULT_TEMPERATURE, "latent standard "
                               "deviation for samples.png and the TensorBoard "
                               "samples")
@@ -104,16 +110,22 @@ class TrainConfig(RunConfig):
                                            "epoch)")
   preset: str = option("", "the preset the configuration started from",
                        choices=("",) + presets.PRESET_NAMES)
+  overwrite: bool = option(False, "delete the earlier run in --output-dir "
+                           "and start over (without it, a directory holding "
+                           "another configuration's run or a finished run "
+                           "is refused)", identifies_run=False)
 
   def __post_init__(self):
     super().__post_init__()
     if not isinstance(self.model, ModelConfig):
       raise ValueError(f"model must be a ModelConfig; got {self.model!r}.")
-    if not self.learning_rate >= 0:
-      raise ValueError(f"learning_rate must be >= 0; got "
+    if not (np.isfinite(self.learning_rate) and self.learning_rate >= 0):
+      raise ValueError(f"learning_rate must be finite and >= 0; got "
                        f"{self.learning_rate}.")
-    if not self.gradient_clip_norm > 0:
-      raise ValueError(f"gradient_clip_norm must be > 0; got "
+    if not (np.isfinite(self.gradient_clip_norm) and
+            self.gradient_clip_norm > 0):
+      raise ValueError(f"gradient_clip_norm must be finite and > 0 (the "
+                       f"largest global gradient norm); got "
                        f"{self.gradient_clip_norm}.")
     if not (np.isfinite(self.temperature) and self.temperature > 0):
       raise ValueError(f"temperature must be finite and > 0; got "
@@ -175,23 +187,31 @@ class TrainConfig(RunConfig):
 def train(config):
   """Runs the main job and returns its metrics (also written to metrics.json).
 
+  Every check comes before anything is written: the configuration, the
+  data set, the architecture, that the output and export directories are
+  writable, and that the run directory is free or holds an unfinished run
+  of this same configuration (`tfp_realnvp.runs.RunDirectory.claim`; with
+  `config.overwrite`, an earlier run there is deleted first).
+
   Writes to `config.output_dir` (local or any TensorFlow filesystem, see
-  `tfp_realnvp.runs.RunDirectory`): config.json (the model's config, written
-  first), backup/ (Keras `BackupAndRestore` state: a killed run started
-  again with the same command resumes from the last finished epoch),
-  checkpoints/best.weights.h5 (the weights with the lowest val_bits_per_dim
-  so far), history.csv, model.keras, samples.png (one row per class for a
-  conditional model), learning_curve.png (bits/dim per epoch, training and
-  held-out), metrics.json, and unless `config.tensorboard` is off,
+  `tfp_realnvp.runs.RunDirectory`): run.json (the configuration the
+  directory belongs to) and config.json (the model's config), backup/
+  (Keras `BackupAndRestore` state: a killed run started again with the same
+  command resumes from the last finished epoch; without a backup the run
+  starts from its first epoch, deleting what an unfinished attempt left),
+  checkpoints/best.weights.h5 (the weights with the lowest
+  val_bits_per_dim so far, kept across resumes, with best.json),
+  history.csv (one row per epoch, agreeing with the weights resumed from),
+  model.keras, samples.png (one row per class for a conditional model),
+  learning_curve.png (bits/dim per epoch, training and held-out),
+  metrics.json (last), and unless `config.tensorboard` is off,
   tensorboard/ (`tensorboard --logdir <output_dir>/tensorboard`: training
   and validation bits/dim per epoch and a sample grid every
   `tensorboard_every_n_epochs` epochs, see
   `tfp_realnvp.callbacks.tensorboard_callbacks`); and a SavedModel to
   `<config.export_dir>/<model name>/<next version>/`, with the model's
   configuration and the run's provenance (data set, preset, epochs, figures)
-  in its assets.extra/tfp_realnvp.json. A fresh run (no backup/ to resume
-  from) first deletes the history.csv and tensorboard/ of an earlier run in
-  the same directory.
+  in its assets.extra/tfp_realnvp.json.
   Under multi-worker training only the chief writes samples, TensorBoard
   logs and the SavedModel; the other workers write to
   `<output_dir>/worker_<i>/`.
@@ -200,26 +220,34 @@ def train(config):
     config: a `TrainConfig`.
 
   Returns:
-    dict: the metrics, also written to metrics.json; `dataset`;
-    `test_bits_per_dim` (the final model on the data set's `eval_split`:
-    one dequantization draw per image, batch norm with running averages);
-    `training_seconds` (wall clock of `fit`); `images_per_second` (median
-    over epochs, `TrainingThroughput`); `first_epoch` (0-based, > 0 after a
-    resume); `history` (`read_history_csv`, every epoch); `num_parameters`;
-    `num_replicas`; `config` (`config` as a dict); `model_config` (the
-    RealNVP's constructor arguments); `saved_model` (the version directory,
-    None on workers other than the chief).
+    dict: the metrics, also written to metrics.json (non-finite values as
+    null); `dataset`; `test_bits_per_dim` (the final model on the data
+    set's `eval_split`: one dequantization draw per image, batch norm with
+    running averages); `training_seconds` (wall clock of `fit`);
+    `images_per_second` (median over epochs, `TrainingThroughput`);
+    `first_epoch` (0-based, > 0 after a resume); `history`
+    (`read_history_csv`, every epoch); `num_parameters`; `num_replicas`;
+    `config` (`config` as a dict); `model_config` (the RealNVP's
+    constructor arguments); `saved_model` (the version directory, None on
+    workers other than the chief).
 
   Raises:
-    ValueError: for an unknown data set, strategy or model configuration.
+    ValueError: for an unknown data set, strategy or model configuration, or
+      a batch larger than the training split (an epoch of no step).
+    tfp_realnvp.runs.RunDirectoryConflict (a ValueError): the output
+      directory holds another configuration's run, a finished run, or an
+      unrecorded one.
+    tfp_realnvp.callbacks.DamagedBackupError (a ValueError): the backup of
+      an interrupted run cannot be read.
+    OSError: an output directory cannot be written; or the export failed
+      (model.keras and metrics.json are kept).
     tfp_realnvp.data.DatasetUnavailableError: when a TFDS data set is missing.
     tfp_realnvp.callbacks.NonFiniteLossError: when the loss becomes NaN or
-      infinite.
+      infinite, or the trained model's held-out bits/dim is not finite.
   """
   keras.utils.set_random_seed(config.seed)
   strategy = get_strategy(config.strategy)
   run = RunDirectory(worker_output_dir(config.output_dir, strategy))
-  tf.io.gfile.makedirs(run.path)
   model_kwargs = config.model_kwargs()
   train_data, validation_data = config.fit_pipelines()
   with strategy.scope(), dtype_policy(config.mixed_precision or "float32"):
@@ -227,14 +255,18 @@ def train(config):
     model.compile(optimizer=config.optimizer(
         data.steps_per_epoch(train_data, config.steps_per_epoch)),
                   jit_compile=config.jit_compile)
+  model_name = config.model_name or _default_model_name(config)
+  check_writable_directory(run.path, "--output-dir")
+  run.check_claim(config.identity(), config.overwrite)
+  if is_chief(strategy):
+    check_writable_directory(os.path.join(config.export_dir, model_name),
+                             "--export-dir")
+  run.claim(config.identity(), config.overwrite)
   write_json(model.get_config(), run.config_json)
+  if not run.has_backup():
+    run.start_fresh()
 
   throughput = TrainingThroughput(config.batch_size)
-  if not tf.io.gfile.exists(run.backup):
-    # A fresh run: no rows or curves of earlier runs.
-    remove_if_exists(run.history_csv)
-    if tf.io.gfile.isdir(run.tensorboard):
-      tf.io.gfile.rmtree(run.tensorboard)
   started = time.perf_counter()
   history = model.fit(
       train_data, validation_data=validation_data, epochs=config.epochs,
@@ -245,13 +277,18 @@ def train(config):
       _tensorboard_callbacks(config, strategy, run.tensorboard))
   training_seconds = time.perf_counter() - started
   model.save(run.model_keras)
-  test_bits_per_dim = model.evaluate(config.held_out_pipeline(validation_data),
-                                     verbose=0,
-                                     return_dict=True)["bits_per_dim"]
+  test_bits_per_dim = float(model.evaluate(
+      config.held_out_pipeline(validation_data), verbose=0,
+      return_dict=True)["bits_per_dim"])
+  if not math.isfinite(test_bits_per_dim):
+    raise NonFiniteLossError(
+        f"The trained model's held-out bits/dim is {test_bits_per_dim}: its "
+        f"weights or batch-norm statistics are not usable. The model is kept "
+        f"in {run.model_keras} for inspection; nothing was exported.")
   curve = read_history_csv(run.history_csv)
   metrics = {
       "dataset": config.dataset,
-      "test_bits_per_dim": float(test_bits_per_dim),
+      "test_bits_per_dim": test_bits_per_dim,
       "training_seconds": training_seconds,
       "images_per_second": float(np.median(
           history.history.get("images_per_second", [np.nan]))),
@@ -265,17 +302,28 @@ def train(config):
       "saved_model": None,
   }
   if is_chief(strategy):
-    write_sample_grid(loading.from_keras(model), run.file("samples.png"),
+    write_sample_grid(loading.from_keras(model), run.samples_png,
                       [config.temperature], seed=config.seed)
-    metrics["saved_model"] = export_saved_model(
-        model, config.export_dir,
-        config.model_name or _default_model_name(config),
-        provenance=_provenance(config, metrics))
+    metrics["saved_model"] = _export(model, config, model_name, metrics, run)
   write_json(metrics, run.metrics_json)
   if is_chief(strategy):
-    _plot_learning_curve(curve, run.file("learning_curve.png"),
-                         config.dataset)
+    _plot_learning_curve(curve, run.learning_curve_png, config.dataset)
   return metrics
+
+
+def _export(model, config, model_name, metrics, run):
+  """The SavedModel's path; if the export fails, metrics.json is written and the error says how to export model.keras."""
+  try:
+    return export_saved_model(model, config.export_dir, model_name,
+                              provenance=_provenance(config, metrics))
+  except (OSError, ValueError, tf.errors.OpError) as error:
+    write_json(metrics, run.metrics_json)
+    raise OSError(
+        f"Training finished, but the export to {config.export_dir!r} failed "
+        f"({getattr(error, 'message', error)}). The trained model is kept in "
+        f"{run.model_keras} and its figures in {run.metrics_json}; export it "
+        f"with: tfp-realnvp export {run.model_keras} --export-dir DIR --name "
+        f"{model_name}") from error
 
 
 def _provenance(config, metrics):
