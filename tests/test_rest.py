@@ -88,6 +88,12 @@ def test_columnar_format_answers_one_object_of_batches(loaded):
     ({"signature_name": "score", "instances": [
         {"images": [1.0, 2.0], "labels": 1},
         {"images": [1.0, 2.0, 3.0], "labels": 1}]}, "'images' is not a float32"),
+    ([1.0, 2.0], r"The body must be a JSON object.*; got a list\."),
+    ("instances", r"The body must be a JSON object.*; got a str\."),
+    ({"signature_name": 3, "instances": [1.0]},
+     '"signature_name" must be a string, the name of a signature; got 3.'),
+    ({"signature_name": ["half"], "instances": [1.0]},
+     r'"signature_name" must be a string.*; got \[\'half\'\]'),
 ])
 def test_malformed_bodies_are_refused_before_running(loaded, body, message):
   with pytest.raises(ValueError, match=message):

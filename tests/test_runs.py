@@ -35,6 +35,8 @@ def test_history_reading_keeps_every_epoch_and_missing_values(tmp_path):
     (dict(strategy="tpu"), "strategy must be one of"),
     (dict(dataset="mnist_full"), "dataset must be one of"),
     (dict(verbose=4), r"verbose must be one of \(0, 1, 2, 3\); got 4"),
+    (dict(model_name="../escaped"), "name must be one directory name of "
+     "letters, digits, '_', '-' and '.'"),
     (dict(batch_size=5000), "batch_size 5000 is larger than the 4500 "
      "training images of mnist_bundled: an epoch would run no training step"),
 ])

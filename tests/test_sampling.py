@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,3 +219,133 @@ def test_labels_and_num_samples_exclude_each_other(conditional_paths, capsys):
     sampling.draw_sample_grid(sampler, labels=[1.5])
   with pytest.raises(ValueError, match="one or more temperatures"):
     sampling.draw_sample_grid(sampler, temperatures=[])
+
+
+# --- Batches, argument checks and the output path (issue 15). ---
+
+
+def recording_decode(monkeypatch, owner):
+  """Replaces `owner.decode` by a wrapper; returns the list of batch sizes it is called with."""
+  sizes = []
+  decode = owner.decode
+
+  def recorded(latents, labels=None):
+    sizes.append(len(latents))
+    return decode(latents, labels)
+
+  monkeypatch.setattr(owner, "decode", recorded)
+  return sizes
+
+
+@pytest.mark.parametrize("kind", ["keras", "saved_model"])
+def test_the_flow_runs_in_batches_with_the_same_latents_for_any_batch_size(
+    conditional_paths, monkeypatch, kind):
+  _, keras_path, saved_model = conditional_paths
+  sampler = loading.load(keras_path if kind == "keras" else saved_model)
+  sizes = recording_decode(monkeypatch, sampler)
+  # 3 classes x 4 columns = 12 samples per temperature.
+  small = sampling.draw_sample_grid(sampler, [0.5, 1.0], num_columns=4,
+                                    seed=6, batch_size=5)
+  assert sizes == [5, 5, 2] * 2
+  sizes.clear()
+  large = sampling.draw_sample_grid(sampler, [0.5, 1.0], num_columns=4,
+                                    seed=6, batch_size=1000)
+  assert sizes == [12] * 2
+  np.testing.assert_array_equal(small.tiles, large.tiles)
+  assert small.tiles.std() > 10  # Real samples, not a constant.
+
+
+def test_fresh_samples_run_in_batches_too_and_progress_is_shown(
+    unconditional_paths, monkeypatch, capsys):
+  _, keras_path, _, _ = unconditional_paths
+  sampler = loading.load(keras_path)
+  sizes = recording_decode(monkeypatch, sampler.keras_model)
+  images = sampler.sample(np.full(7, 0.7, np.float32), seed=None,
+                          batch_size=3)
+  assert sizes == [3, 3, 1] and images.shape == (7, 8, 8, 3)
+  sampling.draw_sample_grid(sampler, [0.5, 1.0], num_samples=4, seed=1,
+                            batch_size=3)
+  assert capsys.readouterr().out == ""  # verbose=0 by default.
+  sampling.draw_sample_grid(sampler, [0.5, 1.0], num_samples=4, seed=1,
+                            batch_size=3, verbose=1)
+  assert "8/8" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    pytest.param({"num_samples": True},
+                 r"num_samples must be an int >= 1; got True\.", id="bool"),
+    pytest.param({"seed": 1.5},
+                 r"seed must be an int .* or None .*; got 1\.5\.",
+                 id="float seed"),
+    pytest.param({"temperatures": "hot"},
+                 r"temperature must be a float > 0 .*; got 'hot'\.",
+                 id="string temperature"),
+    pytest.param({"temperatures": [0.5, "hot"]},
+                 r"temperature must be a float > 0 .*; got \[0\.5, 'hot'\]\.",
+                 id="string among temperatures"),
+    pytest.param({"temperatures": True},
+                 r"temperature must be a float > 0 .*; got True\.",
+                 id="bool temperature"),
+    pytest.param({"batch_size": 0}, r"batch_size must be an int >= 1; got 0\.",
+                 id="batch size 0"),
+    pytest.param({"batch_size": 2.5},
+                 r"batch_size must be an int >= 1; got 2\.5\.",
+                 id="float batch size"),
+])
+def test_sample_grid_arguments_of_the_wrong_kind_are_refused(
+    unconditional_paths, arguments, message):
+  sampler = loading.load(unconditional_paths[1])
+  with pytest.raises(ValueError, match=message):
+    sampling.draw_sample_grid(sampler, **arguments)
+
+
+def test_trained_models_and_keras_models_check_their_sampling_arguments(
+    unconditional_paths):
+  model, keras_path, _, _ = unconditional_paths
+  sampler = loading.load(keras_path)
+  temperature = np.full(2, 0.7, np.float32)
+  with pytest.raises(ValueError, match=r"seed must be an int .*; got 1\.5\."):
+    sampler.sample(temperature, seed=1.5)
+  with pytest.raises(ValueError, match=r"temperature must be a float > 0 "
+                     r".*; got 'hot'\."):
+    sampler.sample("hot")
+  with pytest.raises(ValueError, match=r"batch_size must be an int >= 1; "
+                     r"got 0\."):
+    sampler.sample(temperature, batch_size=0)
+  with pytest.raises(ValueError, match=r"labels must have shape \[2\], one "
+                     r"per temperature; got shape \[3\]"):
+    sampler.sample(temperature, labels=[0, 1, 2])
+  for count in (2.7, "3", True, 0):
+    with pytest.raises(ValueError, match=re.escape(
+        f"num_samples must be an int >= 1; got {count!r}.")):
+      model.sample(count)
+  with pytest.raises(ValueError, match=r"seed must be an int .*; got 1\.5\."):
+    model.sample(2, seed=1.5)
+  for temperature in ("hot", [0.5, "hot"], True):
+    with pytest.raises(ValueError, match=re.escape(
+        f"temperature must be a float > 0 or a sequence of floats > 0 (the "
+        f"latents' standard deviation); got {temperature!r}.")):
+      model.sample(2, temperature=temperature)
+  # numpy ints are ints.
+  assert model.sample(np.int64(2), seed=np.int32(3)).shape == (2, 8, 8, 3)
+
+
+def test_the_output_must_be_a_png_path_and_nothing_else_is_replaced(
+    unconditional_paths, tmp_path, monkeypatch):
+  _, keras_path, _, _ = unconditional_paths
+  sampler = loading.load(keras_path)
+  sizes = recording_decode(monkeypatch, sampler)
+  model_file = tmp_path / "model.keras"
+  model_file.write_bytes(Path(keras_path).read_bytes())
+  with pytest.raises(ValueError, match=re.escape(
+      f"its path must end in .png; got {str(model_file)!r}.")):
+    sampling.write_sample_grid(sampler, model_file)
+  assert model_file.read_bytes() == Path(keras_path).read_bytes()
+  (tmp_path / "grid.png").mkdir()
+  with pytest.raises(ValueError, match=re.escape(
+      f"{str(tmp_path / 'grid.png')!r} is a directory")):
+    sampling.write_sample_grid(sampler, tmp_path / "grid.png")
+  assert sizes == []  # Refused before sampling.
+  summary = sampling.write_sample_grid(sampler, tmp_path / "GRID.PNG",
+                                       num_samples=1)
+  assert png(tmp_path / "GRID.PNG").shape[:2] == tuple(summary["image_size"])

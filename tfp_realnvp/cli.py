@@ -1,6 +1,7 @@
 """Command line: `tfp-realnvp train|tune|evaluate|sample|export ...` (see `tfp-realnvp --help`)."""
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -186,11 +187,7 @@ def _add_evaluate_parser(subparsers):
                       help=_field_help(RunConfig, "download"))
   parser.add_argument("--config", default="", help="JSON file with the "
                       "RealNVP config, needed for .weights.h5 checkpoints")
-  parser.add_argument("--verbose", type=int, default=1,
-                      choices=VERBOSE_LEVELS,
-                      help="1 shows a progress bar, 2 a line at the end, 0 "
-                      "nothing; "
-                      f"{MAX_VERBOSE} also TensorFlow's C++ start-up log")
+  _add_verbose_argument(parser)
 
 
 def _add_sample_parser(subparsers):
@@ -223,6 +220,20 @@ def _add_sample_parser(subparsers):
                       "model, 8 otherwise)")
   parser.add_argument("--config", default="", help="JSON file with the "
                       "RealNVP config, needed for .weights.h5 checkpoints")
+  parser.add_argument("--batch-size", type=int,
+                      default=loading.SAMPLE_BATCH_SIZE,
+                      help="samples per call of the flow (memory holds one "
+                      "batch's activations; the same seed gives the same PNG "
+                      "for any batch size)")
+  _add_verbose_argument(parser)
+
+
+def _add_verbose_argument(parser):
+  parser.add_argument("--verbose", type=int, default=1,
+                      choices=VERBOSE_LEVELS,
+                      help="1 shows a progress bar, 2 a line at the end, 0 "
+                      "nothing (on stderr); "
+                      f"{MAX_VERBOSE} also TensorFlow's C++ start-up log")
 
 
 def _run_train(args):
@@ -257,7 +268,8 @@ def _run_sample(args):
   model = loading.load(args.model, args.config or None)
   return write_sample_grid(model, args.output, args.temperature,
                            args.labels, args.num_samples, args.num_columns,
-                           args.seed)
+                           args.seed, batch_size=args.batch_size,
+                           verbose=min(args.verbose, 2))
 
 
 def _run_export(args):
@@ -277,8 +289,9 @@ def _preset_defaults(name):
 def main(argv=None):
   """Entry point of the `tfp-realnvp` console script; returns the exit status.
 
-  Prints a JSON summary on success; on invalid values or missing data prints
-  `tfp-realnvp: error: ...` to stderr and returns 2.
+  Prints a JSON summary on success, alone on stdout (progress bars and
+  Keras's epoch lines go to stderr); on invalid values or missing data
+  prints `tfp-realnvp: error: ...` to stderr and returns 2.
 
   Args:
     argv: the arguments after the program name, e.g. `["train", "--preset",
@@ -315,7 +328,10 @@ def main(argv=None):
               "evaluate": _run_evaluate, "sample": _run_sample,
               "export": _run_export}
   try:
-    summary = commands[args.command](args)
+    # Progress bars (Keras prints them to stdout) go to stderr: stdout
+    # carries only the JSON summary.
+    with contextlib.redirect_stdout(sys.stderr):
+      summary = commands[args.command](args)
   except (ValueError, OSError, DatasetUnavailableError, NonFiniteLossError,
           SearchFailedError, tf.errors.OpError) as error:
     # TF errors (InvalidArgument, NotFound, PermissionDenied,

@@ -109,8 +109,9 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
   Raises:
     ValueError: unknown data set or split; a model whose image shape or
       classes do not fit the data set (a SavedModel's own check, quoted);
-      as `evaluate_bits_per_dim` (a `NonFiniteResultError` names
-      `model_path`).
+      as `evaluate_bits_per_dim`.
+    NonFiniteResultError (a ValueError): a NaN or infinite bits/dim; the
+      message names `model_path`.
     OSError: no model at `model_path`.
     tfp_realnvp.data.DatasetUnavailableError: the data set is missing.
   """

@@ -3,6 +3,7 @@
 import datetime
 import os
 import re
+import uuid
 
 import keras
 import numpy as np
@@ -10,6 +11,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_realnvp import validation
+from tfp_realnvp.runs import check_model_name
 from tfp_realnvp.runs import write_json
 from tfp_realnvp.units import nats_to_bits_per_dim
 from tfp_realnvp.version import __version__
@@ -23,6 +25,10 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 MODEL_INFO_FILE = "tfp_realnvp.json"
 #: Version of the layout of `MODEL_INFO_FILE` (`model_info`).
 MODEL_INFO_FORMAT = 1
+#: Name prefix of the directory under `<base_dir>/<name>/` that a version is
+#: written into before it is renamed to its number; TF Serving loads only
+#: all-digit names, so it never sees a version half-written.
+STAGING_PREFIX = ".tmp-"
 
 
 def next_version(model_dir):
@@ -34,7 +40,8 @@ def next_version(model_dir):
 
   Returns:
     int >= 1: one more than the largest integer-named entry ("3" gives 4),
-    or 1 when `model_dir` does not exist or has no such entry.
+    or 1 when `model_dir` does not exist or has no such entry (versions
+    being written, `STAGING_PREFIX` directories, do not count).
   """
   if not tf.io.gfile.isdir(model_dir):
     return 1
@@ -56,44 +63,123 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
   - `encode`: `images` -> `latents` [N, H, W, C].
   - `decode`: `latents` -> `images`.
 
-  Images and latents are declared [N, H, W, C] with any H, W, C, so that a
-  request of the wrong size, like NaN, out-of-range pixels or labels, fails
-  with an InvalidArgument error naming the problem. Loading needs only
+  Every input is declared with any shape (even any rank), so that a
+  request of the wrong rank or size, an empty batch (N = 0), like NaN,
+  out-of-range pixels, float pixels all in [0, 1] or bad labels, fails
+  with an InvalidArgument error naming the problem and the expected shape
+  or value (`tfp_realnvp.validation`'s words). Loading needs only
   TensorFlow. Warm-up requests for every signature are written to
   `<version>/assets.extra/tf_serving_warmup_requests`, and the model's
   configuration and provenance (`model_info`) as JSON to
   `<version>/assets.extra/tfp_realnvp.json`, from which
   `tfp_realnvp.loading` reads the image shape and the class count.
 
+  The version is written whole into a `STAGING_PREFIX` directory beside
+  the versions, then renamed to its number (atomic on a local file
+  system), so TF Serving never loads a half-written version, and an
+  interrupted export leaves none (only, after a SIGKILL, a staging
+  directory that TF Serving and `next_version` ignore). Concurrent exports
+  never replace each other's versions: when the number is taken by the
+  time of the rename, the export takes the next free one.
+
   Args:
     model: a `tfp_realnvp.RealNVP`.
     base_dir: directory holding models (local or any TF filesystem).
-    name: model name, the directory under `base_dir`.
+    name: model name, the directory under `base_dir`: letters, digits,
+      "_", "-" and "." (`check_model_name`).
     version: positive int, or None for the next free integer version.
     provenance: JSON-serializable dict of where the model comes from (e.g.
       `train` gives dataset, preset, epochs and its figures), or None.
 
   Returns:
-    The path of the written version directory.
+    The path of the written version directory, `<base_dir>/<name>/<version>`.
 
   Raises:
-    ValueError: for a non-positive version or an existing version directory.
+    ValueError: for an invalid name (`check_model_name`), a non-positive
+      version, or an explicit version whose directory exists.
   """
-  model_dir = os.path.join(base_dir, name)
-  version = next_version(model_dir) if version is None else int(version)
-  if version < 1:
+  model_dir = os.path.join(base_dir, check_model_name(name))
+  if version is not None and int(version) < 1:
     raise ValueError(f"version must be a positive int; got {version}.")
-  path = os.path.join(model_dir, str(version))
-  if tf.io.gfile.exists(path):
-    raise ValueError(f"{path} exists already; choose another version.")
+  tf.io.gfile.makedirs(model_dir)
+  staging = os.path.join(model_dir, STAGING_PREFIX + uuid.uuid4().hex)
+  try:
+    _write_version(staging, model, name, provenance)
+    return _claim_version(staging, model_dir, version)
+  finally:
+    _remove_staging(staging)
+
+
+def _remove_staging(staging):
+  """Deletes the staging directory, also on filesystems whose rmtree fails on directories (ram://)."""
+  if not tf.io.gfile.exists(staging):
+    return
+  try:
+    tf.io.gfile.rmtree(staging)
+  except tf.errors.OpError:
+    for directory, _, names in tf.io.gfile.walk(staging):
+      for name in names:
+        tf.io.gfile.remove(os.path.join(directory, name))
+
+
+def _write_version(version_dir, model, name, provenance):
+  """Writes the SavedModel, its warm-up requests and its model info into `version_dir`."""
   archive = keras.export.ExportArchive()
   archive.track(model)
   for endpoint, (fn, signature) in _endpoints(model).items():
     archive.add_endpoint(endpoint, fn, input_signature=signature)
-  archive.write_out(path, verbose=False)
-  write_warmup_requests(path, model, name)
-  write_model_info(path, model, provenance)
-  return path
+  archive.write_out(version_dir, verbose=False)
+  write_warmup_requests(version_dir, model, name)
+  write_model_info(version_dir, model, provenance)
+
+
+def _claim_version(staging, model_dir, version):
+  """Moves `staging` to `<model_dir>/<version>`, never onto an existing entry; returns the path.
+
+  With `version` None, starts at `next_version` and takes the next number
+  whenever another export has taken one meanwhile.
+  """
+  number = next_version(model_dir) if version is None else int(version)
+  while True:
+    path = os.path.join(model_dir, str(number))
+    if _move_version(staging, path):
+      return path
+    if version is not None:
+      raise ValueError(f"{path} exists already; choose another version.")
+    number += 1
+
+
+def _move_version(staging, path):
+  """Renames `staging` to `path` unless `path` exists; whether it moved.
+
+  The rename fails onto a non-empty directory made since the check (an
+  empty one, which no export makes, holds no version). A filesystem that
+  cannot rename directories (ram://, which leaves their files behind) gets
+  a copy instead, saved_model.pb last, so that a reader never finds a
+  version without its variables.
+  """
+  if tf.io.gfile.exists(path):
+    return False
+  try:
+    tf.io.gfile.rename(staging, path, overwrite=False)
+  except tf.errors.OpError:
+    if tf.io.gfile.exists(path):
+      return False
+  else:
+    if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
+      return True  # ram:// "renames" a directory without its files.
+  files = [os.path.join(directory, name)
+           for directory, _, names in tf.io.gfile.walk(staging)
+           for name in names]
+  # ram:// lists phantom entries ("assets/.extra" for "assets.extra/").
+  files = [file for file in files if tf.io.gfile.exists(file)
+           and not tf.io.gfile.isdir(file)]
+  files.sort(key=lambda file: os.path.basename(file) == "saved_model.pb")
+  for file in files:
+    target = os.path.join(path, os.path.relpath(file, staging))
+    tf.io.gfile.makedirs(os.path.dirname(target))
+    tf.io.gfile.copy(file, target)
+  return True
 
 
 def model_info(model, provenance=None):
@@ -200,13 +286,14 @@ def write_warmup_requests(version_dir, model, model_name):
 
 def _endpoints(model):
   """Maps signature names to (function, input signature)."""
-  # Any image size is accepted at the signature, so that a wrong size reaches
-  # the model's checks and gets an InvalidArgument error that names it.
-  image_spec = tf.TensorSpec([None] * 4, tf.float32, "images")
-  latent_spec = tf.TensorSpec([None] * 4, tf.float32, "latents")
-  temperature_spec = tf.TensorSpec([None], tf.float32, "temperature")
+  # Any shape, even any rank, is accepted at the signature, so that a wrong
+  # one reaches the model's checks and gets an InvalidArgument error that
+  # names it.
+  image_spec = tf.TensorSpec(None, tf.float32, "images")
+  latent_spec = tf.TensorSpec(None, tf.float32, "latents")
+  temperature_spec = tf.TensorSpec(None, tf.float32, "temperature")
   label_specs = ([] if model.num_classes is None else
-                 [tf.TensorSpec([None], tf.int64, "labels")])
+                 [tf.TensorSpec(None, tf.int64, "labels")])
 
   def log_prob(images, labels=None):
     log_density = model.log_prob(images, labels)
@@ -214,7 +301,8 @@ def _endpoints(model):
             "bits_per_dim": nats_to_bits_per_dim(log_density, model.num_dims)}
 
   def sample(temperature, labels=None):
-    temperature = validation.temperatures(temperature, model.dtype)
+    temperature = validation.temperatures(temperature, model.dtype,
+                                          per_image=True)
     return {"images": model.sample_at_temperatures(temperature, labels)}
 
   def encode(images, labels=None):

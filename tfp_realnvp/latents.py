@@ -22,6 +22,7 @@ through the inverse squeeze is the official code's layout.
 
 import tensorflow as tf
 
+from tfp_realnvp import validation
 from tfp_realnvp.architecture import scale_shapes
 
 
@@ -36,16 +37,21 @@ def standard_normal_latents(shape, seed=None, dtype=tf.float32):
 
   Args:
     shape: int list or int tensor [N, H, W, C].
-    seed: int, or None.
+    seed: int (Python or numpy), or None.
     dtype: float dtype of the result.
 
   Returns:
     `dtype` tensor of `shape`, standard normal (unit: latent standard
     deviations; multiply by a temperature for reduced-temperature samples).
+
+  Raises:
+    ValueError: a seed that is not an int or None (a float such as 1.5, a
+      bool, a string; `tfp_realnvp.validation.seed`).
   """
+  seed = validation.seed(seed)
   if seed is None:
     return tf.random.normal(shape, dtype=dtype)
-  return tf.random.stateless_normal(shape, seed=[int(seed), 0], dtype=dtype)
+  return tf.random.stateless_normal(shape, seed=[seed, 0], dtype=dtype)
 
 
 def scale_latent_shapes(image_shape, num_scales):

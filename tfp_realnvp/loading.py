@@ -7,11 +7,20 @@ its signatures with plain TensorFlow, exactly as TF Serving would run it
 (no class of this package is needed); its image shape and class count come
 from the `tfp_realnvp.json` that `export_saved_model` writes beside it (for
 exports without that file, from the signatures and variables).
+
+Keras files are checked before they are trusted: a `.keras` archive or a
+checkpoint that cannot be read raises an error naming the file, and the
+weights of a file must be exactly those of the model its config builds
+(Keras itself would skip weights the model lacks and leave the model's
+other weights as initialized, without a word).
 """
 
 import abc
 import os
+import tempfile
+import zipfile
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -28,6 +37,28 @@ CHECKPOINT_SUFFIX = ".weights.h5"
 #: What `load` accepts, for error messages.
 ACCEPTED = ("a .keras file, a .weights.h5 checkpoint with its config.json, or "
             "a SavedModel version directory")
+#: The weights inside a `.keras` archive (a zip file), as Keras writes them.
+KERAS_WEIGHTS_MEMBER = "model.weights.h5"
+#: Top-level groups of a Keras weights file that hold training state, not
+#: the model (the checkpoint of a compiled model has its optimizer's
+#: variables, which a model loaded for inference has not).
+TRAINING_STATE_GROUPS = ("optimizer",)
+#: Samples per call of the flow in `TrainedModel.sample`, so that memory
+#: holds one batch's activations (the s/t networks' feature maps), whatever
+#: the number of samples.
+SAMPLE_BATCH_SIZE = 256
+
+# What to do with a damaged or mismatched file, for error messages.
+_KERAS_FILE_REMEDY = ("Use another copy of it, load the run's "
+                      "checkpoints/best.weights.h5 with its config.json "
+                      "instead, or retrain.")
+_CHECKPOINT_REMEDY = ("Use another checkpoint (the run's model.keras, "
+                      "backup/ or an earlier copy) or retrain.")
+_CONFIG_REMEDY = ("Pass the config.json written by the same run as the "
+                  "checkpoint (train writes it into the run directory).")
+# What h5py raises for a file it cannot read: OSError (not HDF5, truncated),
+# RuntimeError and KeyError (damaged metadata, e.g. a heap), ValueError.
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError)
 
 
 class TrainedModel(abc.ABC):
@@ -90,23 +121,97 @@ class TrainedModel(abc.ABC):
       float32 tensor [N], bits/dim.
     """
 
-  @abc.abstractmethod
-  def sample(self, temperature, labels=None, seed=None):
+  def sample(self, temperature, labels=None, seed=None,
+             batch_size=SAMPLE_BATCH_SIZE):
     """One image per temperature: x = decode(T z), z ~ N(0, I).
 
     With an int seed, z = `standard_normal_latents([N, H, W, C], seed)` for
-    every kind of file, so a SavedModel gives the images of the `.keras`
-    model it was exported from (up to float32 rounding, ~1e-4 pixel levels).
+    every kind of file and every batch size, so a SavedModel gives the
+    images of the `.keras` model it was exported from (up to float32
+    rounding, ~1e-4 pixel levels). The flow runs on `batch_size` samples at
+    a time (`sample_batches`): memory holds the N latents and images and
+    one batch's activations.
 
     Args:
-      temperature: float32 numpy [N], each > 0.
+      temperature: float [N] (or one float for one sample), each finite and
+        > 0: the latents' standard deviations.
       labels: int [N] for a conditional model, else None.
       seed: int, or None for fresh latents (a SavedModel then samples
         through its `sample` signature, as TF Serving would).
+      batch_size: int >= 1, samples per call of the flow.
 
     Returns:
-      float32 numpy [N, H, W, C], pixels in [0, 256).
+      float numpy [N, H, W, C] (float32; a float64 Keras model's dtype),
+      pixels in [0, 256).
+
+    Raises:
+      ValueError: as `sample_batches`.
     """
+    return np.concatenate(list(self.sample_batches(temperature, labels, seed,
+                                                   batch_size)))
+
+  def sample_batches(self, temperature, labels=None, seed=None,
+                     batch_size=SAMPLE_BATCH_SIZE):
+    """The images of `sample`, drawn and returned one batch at a time.
+
+    The arguments are checked here, before any sampling; the iterator then
+    runs the flow once per batch, so a caller can show progress or write
+    the images as they come.
+
+    Args:
+      temperature, labels, seed, batch_size: as in `sample`.
+
+    Returns:
+      An iterator over float numpy [B, H, W, C] batches of pixels in
+      [0, 256), in the order of `temperature`: B = batch_size, the last
+      batch B <= batch_size; their concatenation is `sample`'s result.
+
+    Raises:
+      ValueError: temperatures that are not numbers, not finite or <= 0 (or
+        none), a seed that is not an int or None, batch_size not an int
+        >= 1, labels missing for a conditional model or not one per
+        temperature, or (seeded) a SavedModel that does not tell its image
+        shape.
+    """
+    temperature = validation.temperature_values(temperature).astype(
+        np.float32)
+    seed = validation.seed(seed)
+    batch_size = validation.positive_int(batch_size, "batch_size")
+    labels = self._sample_labels(labels, len(temperature))
+    latents = (None if seed is None else
+               self._seeded_latents(len(temperature), seed))
+    return self._batches(temperature, labels, latents, batch_size)
+
+  def _batches(self, temperature, labels, latents, batch_size):
+    for start in range(0, len(temperature), batch_size):
+      batch = slice(start, start + batch_size)
+      yield self._sample_batch(temperature[batch],
+                               None if labels is None else labels[batch],
+                               None if latents is None else latents[batch])
+
+  def _sample_labels(self, labels, count):
+    """`labels` as a numpy [count] array (None stays None), checked before any batch."""
+    if labels is None:
+      self._label_args(None)  # Raises for a conditional model.
+      return None
+    labels = np.asarray(labels)
+    if labels.shape != (count,):
+      raise ValueError(f"labels must have shape [{count}], one per "
+                       f"temperature; got shape {list(labels.shape)}.")
+    return labels
+
+  @abc.abstractmethod
+  def _seeded_latents(self, count, seed):
+    """z = `standard_normal_latents([count, H, W, C], seed)` in the dtype of `decode`."""
+
+  @abc.abstractmethod
+  def _sample_batch(self, temperature, labels, latents):
+    """Images (numpy) of one batch: decode(T z) of `latents`, or of fresh ones when None."""
+
+  def _decoded_samples(self, latents, temperature, labels):
+    """decode(T z) as numpy pixels clipped into [0, 256): T float32 [B], z [B, H, W, C]."""
+    scaled = latents * tf.cast(temperature, latents.dtype)[:, None, None, None]
+    return validation.clip_pixels(self.decode(scaled, labels)).numpy()
 
   @abc.abstractmethod
   def encode(self, images, labels=None):
@@ -164,9 +269,16 @@ class _KerasBacked(TrainedModel):
   def bits_per_dim(self, images, labels=None):
     return self._bits_per_dim(*self._args(images, labels))
 
-  def sample(self, temperature, labels=None, seed=None):
-    return self.keras_model.sample(len(temperature), labels=labels,
-                                   temperature=temperature, seed=seed).numpy()
+  def _seeded_latents(self, count, seed):
+    # The draw of `RealNVP.sample`: the same seed gives its images.
+    return standard_normal_latents([count, *self.image_shape], seed,
+                                   self.keras_model.dtype)
+
+  def _sample_batch(self, temperature, labels, latents):
+    if latents is None:
+      return self.keras_model.sample_at_temperatures(
+          tf.constant(temperature, self.keras_model.dtype), labels).numpy()
+    return self._decoded_samples(latents, temperature, labels)
 
   def encode(self, images, labels=None):
     return self.keras_model.encode(images, labels)
@@ -206,19 +318,19 @@ class _SavedModelBacked(TrainedModel):
                       images=tf.cast(images, tf.float32),
                       **self._label_args(labels))
 
-  def sample(self, temperature, labels=None, seed=None):
-    temperature = tf.constant(temperature, tf.float32)
-    if seed is None:
-      images = self._call("sample", "images", temperature=temperature,
+  def _seeded_latents(self, count, seed):
+    if self.image_shape is None or None in self.image_shape:
+      raise ValueError("The SavedModel does not tell its image shape, which "
+                       "seeded sampling needs; pass seed=None.")
+    return standard_normal_latents([count, *self.image_shape], seed)
+
+  def _sample_batch(self, temperature, labels, latents):
+    if latents is None:
+      images = self._call("sample", "images",
+                          temperature=tf.constant(temperature, tf.float32),
                           **self._label_args(labels))
-    else:
-      if self.image_shape is None or None in self.image_shape:
-        raise ValueError("The SavedModel does not tell its image shape, which "
-                         "seeded sampling needs; pass seed=None.")
-      noise = standard_normal_latents([len(temperature), *self.image_shape],
-                                      seed)
-      images = self.decode(noise * temperature[:, None, None, None], labels)
-    return validation.clip_pixels(images).numpy()
+      return validation.clip_pixels(images).numpy()
+    return self._decoded_samples(latents, temperature, labels)
 
   def encode(self, images, labels=None):
     return self._call("encode", "latents", images=tf.cast(images, tf.float32),
@@ -256,8 +368,8 @@ def from_keras(model):
     model: a `tfp_realnvp.RealNVP`.
 
   Returns:
-    A `TrainedModel` whose `keras_model` is `model`; `sample` calls
-    `model.sample` eagerly (one call per grid block, no tracing).
+    A `TrainedModel` whose `keras_model` is `model`; `sample` runs the
+    model eagerly (one call of the flow per batch, no tracing).
   """
   return _KerasBacked(model)
 
@@ -275,10 +387,11 @@ def load(path, config_path=None):
     A `TrainedModel`.
 
   Raises:
-    OSError: nothing at `path`.
+    OSError: nothing at `path`, or no file at `config_path`.
     ValueError: a file that is neither a Keras model nor a SavedModel, a
-      checkpoint without `config_path`, or a SavedModel without a
-      `log_prob` signature.
+      checkpoint without `config_path`, a SavedModel without a `log_prob`
+      signature, or a damaged or mismatched Keras file or config
+      (`load_keras_model`).
   """
   path = str(path)
   if tf.io.gfile.isdir(path):
@@ -288,7 +401,15 @@ def load(path, config_path=None):
 
 
 def load_keras_model(path, config_path=None):
-  """Loads a `RealNVP` from a `.keras` file or a `.weights.h5` checkpoint.
+  """Loads a `RealNVP` from a `.keras` file or a `.weights.h5` checkpoint, checking that its weights fit.
+
+  Keras's own loading skips the weights of a file that the model lacks
+  and leaves the model's weights that the file lacks as initialized (a
+  checkpoint of a conditional model read with an unconditional config
+  answers wrong densities without a word). Here the variables of the file
+  (paths and shapes in its HDF5 tree; the optimizer's state is left out)
+  must be exactly those that the model built from the config saves, or
+  nothing loads.
 
   Args:
     path: a `.keras` file (architecture and weights), or a `.weights.h5`
@@ -300,22 +421,176 @@ def load_keras_model(path, config_path=None):
     The `RealNVP`.
 
   Raises:
-    ValueError: unknown file type, or a checkpoint without `config_path`.
-    OSError: a missing file.
+    ValueError: unknown file type; a checkpoint without `config_path`; a
+      file that is damaged or unreadable (not a zip archive or HDF5 file,
+      truncated, a damaged heap), a `.keras` file of another model or whose
+      config does not match its weights; a `config_path` that is not JSON
+      or not a RealNVP config, or that builds a model whose weights differ
+      from the checkpoint's (each message names the file, what is wrong and
+      what to do).
+    OSError: a missing file, or a missing `config_path`.
   """
   path = str(path)
   if not tf.io.gfile.exists(path):
     raise OSError(f"No model file at {path!r}.")
   if path.endswith(KERAS_SUFFIX):
-    return keras.models.load_model(path)
+    return _load_keras_file(path)
   if path.endswith(CHECKPOINT_SUFFIX):
     if not config_path:
       raise ValueError(f"{path!r} holds weights only: pass the model's config "
                        f"JSON (config.json next to it) as config_path/--config.")
-    model = RealNVP.from_config(read_json(config_path))
-    model.load_weights(path)
-    return model
+    return _load_checkpoint(path, str(config_path))
   raise ValueError(f"Expected {ACCEPTED}; got {path!r}.")
+
+
+def _load_keras_file(path):
+  """The `RealNVP` of a `.keras` archive whose config matches its weights."""
+  found = _archive_weight_shapes(path)
+  try:
+    model = keras.models.load_model(path)
+  except (*_H5_ERRORS, TypeError, zipfile.BadZipFile) as error:
+    first_line = str(error).strip().split("\n")[0].rstrip(":")
+    raise _damaged(path, f"Keras cannot load it ({first_line})",
+                   _KERAS_FILE_REMEDY) from error
+  if not isinstance(model, RealNVP):
+    raise ValueError(f"{path} holds a {type(model).__name__}, not a RealNVP; "
+                     f"pass a .keras file of tfp_realnvp (train's model.keras, "
+                     f"RealNVP.save).")
+  differences = _weight_differences(found, _model_weight_shapes(model))
+  if differences:
+    raise _damaged(path, "the config inside it does not match its weights: "
+                   + "; ".join(differences), _KERAS_FILE_REMEDY)
+  return model
+
+
+def _load_checkpoint(path, config_path):
+  """The `RealNVP` of `config_path` with the weights of the checkpoint at `path`, which must match."""
+  with tf.io.gfile.GFile(path, "rb") as file:
+    found = _readable_weight_shapes(file, path, "it", _CHECKPOINT_REMEDY)
+  model = _model_from_config_file(config_path)
+  differences = _weight_differences(found, _model_weight_shapes(model))
+  if differences:
+    raise ValueError(f"{config_path} does not match {path}: "
+                     f"{'; '.join(differences)}. {_CONFIG_REMEDY}")
+  try:
+    model.load_weights(path)
+  except _H5_ERRORS as error:  # Damaged values behind readable metadata.
+    raise _damaged(path, f"Keras cannot read its weights ({error})",
+                   _CHECKPOINT_REMEDY) from error
+  return model
+
+
+def _model_from_config_file(config_path):
+  """A new `RealNVP` built from the `get_config()` JSON at `config_path`."""
+  try:
+    config = read_json(config_path)
+  except ValueError as error:  # Not JSON: the message names the file.
+    raise ValueError(f"{error} {_CONFIG_REMEDY}") from error
+  if not isinstance(config, dict) or "image_shape" not in config:
+    got = (f"an object with keys {sorted(config)}" if isinstance(config, dict)
+           else f"a JSON {type(config).__name__}")
+    raise ValueError(f"{config_path} is not a RealNVP config: expected the "
+                     f"JSON object of RealNVP.get_config() (image_shape, "
+                     f"num_classes and the ModelConfig fields); got {got}. "
+                     f"{_CONFIG_REMEDY}")
+  try:
+    return RealNVP.from_config(config)
+  except (TypeError, ValueError) as error:
+    raise ValueError(f"{config_path} is not a valid RealNVP config ({error}). "
+                     f"{_CONFIG_REMEDY}") from error
+
+
+def _archive_weight_shapes(path):
+  """{variable path: shape} of the weights inside the `.keras` archive at `path`."""
+  with tf.io.gfile.GFile(path, "rb") as file:
+    try:
+      archive = zipfile.ZipFile(file)
+    except zipfile.BadZipFile as error:
+      raise _damaged(path, f"it is not a readable zip archive, as .keras "
+                     f"files are ({error}; truncated or overwritten?)",
+                     _KERAS_FILE_REMEDY) from error
+    with archive:
+      if KERAS_WEIGHTS_MEMBER not in archive.namelist():
+        raise _damaged(path, f"the archive has no {KERAS_WEIGHTS_MEMBER}",
+                       _KERAS_FILE_REMEDY)
+      with archive.open(KERAS_WEIGHTS_MEMBER) as weights:
+        return _readable_weight_shapes(weights, path,
+                                       f"its {KERAS_WEIGHTS_MEMBER}",
+                                       _KERAS_FILE_REMEDY)
+
+
+def _readable_weight_shapes(file, path, what, remedy):
+  """`_weight_shapes` of the weights file `file` (a binary file object), or an error naming `path`.
+
+  `what` (the part of the file at `path` that `file` is) and `remedy` go
+  into the error for a file that h5py cannot read.
+  """
+  try:
+    with h5py.File(file, "r") as weights:
+      return _weight_shapes(weights)
+  except _H5_ERRORS as error:
+    raise _damaged(path, f"{what} is not a readable HDF5 weights file "
+                   f"({error})", remedy) from error
+
+
+def _weight_shapes(weights):
+  """{variable path: shape} of an open Keras weights file (`h5py.File`), training state left out."""
+  shapes = {}
+
+  def record(name, node):
+    if (isinstance(node, h5py.Dataset)
+        and name.split("/")[0] not in TRAINING_STATE_GROUPS):
+      shapes[name] = tuple(node.shape)
+
+  weights.visititems(record)
+  return shapes
+
+
+def _model_weight_shapes(model):
+  """{variable path: shape} of what `model.save_weights` writes, training state left out."""
+  with tempfile.TemporaryDirectory() as directory:
+    path = os.path.join(directory, "model" + CHECKPOINT_SUFFIX)
+    model.save_weights(path)
+    with h5py.File(path, "r") as weights:
+      return _weight_shapes(weights)
+
+
+def _weight_differences(found, expected):
+  """What differs between a file's and a model's weights ({path: shape} each), as phrases; [] if nothing."""
+  extra = sorted(set(found) - set(expected))
+  missing = sorted(set(expected) - set(found))
+  reshaped = sorted(name for name in set(found) & set(expected)
+                    if found[name] != expected[name])
+  differences = []
+  if extra:
+    differences.append(
+        f"the file has {len(extra)} weights the model lacks ("
+        + _listed([f"{name} {list(found[name])}" for name in extra]) + ")")
+  if missing:
+    differences.append(
+        f"the model has {len(missing)} weights the file lacks ("
+        + _listed([f"{name} {list(expected[name])}" for name in missing])
+        + ")")
+  if reshaped:
+    differences.append(
+        f"shapes differ for {len(reshaped)} weights ("
+        + _listed([f"{name} {list(found[name])} in the file vs "
+                   f"{list(expected[name])} in the model"
+                   for name in reshaped]) + ")")
+  return differences
+
+
+def _listed(items, limit=3):
+  """The first `limit` items joined by commas, then how many more."""
+  shown = items[:limit]
+  if len(items) > limit:
+    shown.append(f"and {len(items) - limit} more")
+  return ", ".join(shown)
+
+
+def _damaged(path, reason, remedy):
+  """The ValueError for a file at `path` that cannot be read: why, and what to do."""
+  return ValueError(f"{path} is damaged or unreadable: {reason}. {remedy}")
 
 
 def load_saved_model(path, signature_names):
@@ -371,3 +646,4 @@ def read_model_info(version_dir):
     raise ValueError(f"{path} is corrupt ({error}); it should hold the JSON "
                      f"that export_saved_model writes.") from error
   return info
+

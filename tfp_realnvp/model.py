@@ -25,6 +25,9 @@ from tfp_realnvp.units import nats_per_image_to_bits_per_dim
 from tfp_realnvp.units import nats_to_bits_per_dim
 
 tfd = tfp.distributions
+# Keys of the inputs `train_step` and `test_step` pass to `call`.
+_DEQUANTIZED = "dequantized_pixels"
+_LABELS = "labels"
 
 
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
@@ -188,8 +191,9 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     return route_kwargs(self.flow, conditional_input=conditional_input,
                         training=training)
 
-  def _validated(self, pixels, class_labels):
-    pixels = validation.images(pixels, self.image_shape, self.dtype)
+  def _validated(self, pixels, class_labels, refuse_unit_scale=True):
+    pixels = validation.images(pixels, self.image_shape, self.dtype,
+                               refuse_unit_scale)
     class_labels = validation.labels(class_labels, self.num_classes,
                                      tf.shape(pixels)[0])
     return pixels, class_labels
@@ -274,8 +278,12 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
   def sample(self, num_samples, labels=None, temperature=1.0, seed=None):
     """Draws images: z ~ N(0, temperature^2 I), x = decode(z).
 
+    All samples go through the flow in one call; for many samples,
+    `tfp_realnvp.loading.from_keras(model).sample` runs it in batches (with
+    the same latents for a seed).
+
     Args:
-      num_samples: int N >= 1.
+      num_samples: int N >= 1 (a Python or numpy int).
       labels: int [N] classes for a conditional model, else None.
       temperature: float > 0, or float [N], standard deviation of the latents
         (reduced temperatures such as 0.7 give smoother samples).
@@ -286,16 +294,16 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       can reach slightly beyond; floor them for uint8 images).
 
     Raises:
-      ValueError: num_samples < 1, temperature <= 0 or not broadcastable to
-        [N], or bad labels.
+      ValueError: num_samples not an int >= 1 (2.7, "3", True), a
+        temperature that is not a number, is <= 0 or is not broadcastable to
+        [N], a seed that is not an int or None, or bad labels.
     """
-    if int(num_samples) < 1:
-      raise ValueError(f"num_samples must be >= 1; got {num_samples}.")
+    num_samples = validation.positive_int(num_samples, "num_samples")
     temperature = validation.temperatures(temperature, self.dtype)
     if temperature.shape.rank == 1 and temperature.shape[0] != num_samples:
       raise ValueError(f"temperature must be a scalar or have shape "
                        f"[{num_samples}]; got {temperature.shape}.")
-    temperature = tf.broadcast_to(temperature, [int(num_samples)])
+    temperature = tf.broadcast_to(temperature, [num_samples])
     return self.sample_at_temperatures(temperature, labels, seed)
 
   def sample_at_temperatures(self, temperature, labels=None, seed=None):
@@ -308,7 +316,11 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
     Returns:
       float pixels [N, H, W, C] in [0, 256).
+
+    Raises:
+      ValueError: a seed that is not an int (Python or numpy) or None.
     """
+    seed = validation.seed(seed)
     shape = tf.concat([tf.shape(temperature), self.image_shape], axis=0)
     latents = (standard_normal_latents(shape, seed, self.dtype)
                * temperature[:, None, None, None])
@@ -361,9 +373,12 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
   # --- Keras integration. ---
 
   def call(self, inputs, training=False):
-    """Per-example bits/dim [N] of `inputs`: images or (images, labels)."""
-    pixels, class_labels = self._split_inputs(inputs)
-    pixels, class_labels = self._validated(pixels, class_labels)
+    """Per-example bits/dim [N] of `inputs`: images or (images, labels), or the dict `train_step` and `test_step` pass (`_dequantize`)."""
+    if isinstance(inputs, dict):  # Checked before the noise was added.
+      pixels, class_labels = self._validated(
+          inputs[_DEQUANTIZED], inputs.get(_LABELS), refuse_unit_scale=False)
+    else:
+      pixels, class_labels = self._validated(*self._split_inputs(inputs))
     return nats_to_bits_per_dim(
         self._log_prob(pixels, class_labels, training=training),
         self.num_dims)
@@ -389,9 +404,10 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     noise = self._dequantization_noise(pixels)
     # In float32, 255 + u rounds to 256 for u within 3e-5 of 1: clip it back.
     pixels = validation.clip_pixels(tf.floor(pixels) + noise)
-    if class_labels is None:
-      return (pixels,)
-    return ((pixels, class_labels),)
+    inputs = {_DEQUANTIZED: pixels}
+    if class_labels is not None:
+      inputs[_LABELS] = class_labels
+    return (inputs,)
 
   def _dequantization_noise(self, pixels):
     """U[0, 1) noise shaped like `pixels`; each replica of a strategy draws its own."""

@@ -62,7 +62,8 @@ def predict(loaded, body):
   Args:
     loaded: the result of `tf.saved_model.load(version_dir)`, or any object
       with a `signatures` mapping of concrete functions.
-    body: the request as a dict (e.g. `json.loads` of the HTTP body).
+    body: the request, e.g. `json.loads` of the HTTP body: a dict (any
+      other JSON value is refused).
 
   Returns:
     The response as a JSON-serializable dict of nested lists of Python
@@ -70,13 +71,22 @@ def predict(loaded, body):
 
   Raises:
     ValueError: a body TF Serving would answer with HTTP 400 before running
-      the model: an unknown signature, neither or both of "instances" and
-      "inputs", missing or unknown input names, rows of different shapes.
+      the model: a body that is not a JSON object, a `"signature_name"`
+      that is not a string or names no signature, neither or both of
+      "instances" and "inputs", missing or unknown input names, rows of
+      different shapes.
     tf.errors.InvalidArgumentError: the signature refused the values (e.g.
-      images of the wrong size, pixels outside [0, 256), labels out of
-      range); TF Serving answers `{"error": <its message>}`.
+      images of the wrong rank or size, an empty batch, pixels outside
+      [0, 256) or all in [0, 1], labels out of range); TF Serving answers
+      `{"error": <its message>}`.
   """
+  if not isinstance(body, dict):
+    raise ValueError(f'The body must be a JSON object, {{"instances": [...]}} '
+                     f'or {{"inputs": ...}}; got a {type(body).__name__}.')
   name = body.get("signature_name", "serving_default")
+  if not isinstance(name, str):
+    raise ValueError(f'"signature_name" must be a string, the name of a '
+                     f'signature; got {name!r}.')
   if name not in loaded.signatures:
     raise ValueError(f"Serving signature name {name!r} not found; the model "
                      f"has {sorted(loaded.signatures)}.")

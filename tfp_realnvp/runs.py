@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import uuid
 
 import tensorflow as tf
@@ -21,6 +22,9 @@ from tfp_realnvp import data
 from tfp_realnvp.config import option
 from tfp_realnvp.distribute import STRATEGIES
 
+#: What a SavedModel name may hold (one directory name, so that the model
+#: stays under its base directory).
+MODEL_NAME_PATTERN = r"[A-Za-z0-9_.-]+"
 #: The largest `verbose`, 3 (Keras's one line per epoch, and TensorFlow's
 #: C++ start-up log from the `tfp-realnvp` script, `tfp_realnvp_console`).
 MAX_VERBOSE = 3
@@ -58,7 +62,9 @@ class RunConfig:
       start-up log.
 
   Raises:
-    ValueError: non-positive epochs or batch size, a batch size above the
+    ValueError: a model name that is not one directory name
+      (`check_model_name`), non-positive epochs or batch size, a batch size
+      above the
       data set's training images (no full batch), negative steps per
       epoch, an unknown data set or strategy, or verbose outside [0, 3].
   """
@@ -103,6 +109,8 @@ class RunConfig:
       if choices is not None and getattr(self, field.name) not in choices:
         raise ValueError(f"{field.name} must be one of {choices}; got "
                          f"{getattr(self, field.name)!r}.")
+    if self.model_name:
+      check_model_name(self.model_name)
     training_images = data.spec(self.dataset).num_train_examples
     if self.batch_size > training_images:
       # Training batches are full batches only (`data.make_pipeline`).
@@ -279,7 +287,7 @@ class RunDirectory:
 
   @property
   def metrics_json(self):
-    """metrics.json, the run's figures (written last: the run finished)."""
+    """metrics.json, the run's figures (written last, when the run has finished)."""
     return self.file("metrics.json")
 
   def outputs(self):
@@ -293,7 +301,11 @@ class RunDirectory:
             self.samples_png, self.learning_curve_png, self.metrics_json)
 
   def has_backup(self):
-    """Whether backup/ holds any file, the state a killed run resumes from."""
+    """Whether backup/ holds any file, the state a killed run resumes from.
+
+    Returns:
+      bool.
+    """
     return (tf.io.gfile.isdir(self.backup) and
             bool(tf.io.gfile.listdir(self.backup)))
 
@@ -405,6 +417,27 @@ def check_writable_directory(path, flag):
   except (tf.errors.OpError, OSError) as error:
     raise OSError(f"Cannot write to {flag} {path!r}: "
                   f"{getattr(error, 'message', error)}") from error
+
+
+def check_model_name(name):
+  """Raises ValueError unless `name` is one directory name for `<base_dir>/<name>/`.
+
+  Args:
+    name: the model name (str): letters, digits, "_", "-" and ".", not "."
+      or "..".
+
+  Returns:
+    `name`.
+
+  Raises:
+    ValueError: an empty name, a path (with "/" or "\\"), "." or "..", or
+      another character.
+  """
+  if (not isinstance(name, str) or not re.fullmatch(MODEL_NAME_PATTERN, name)
+      or name in (".", "..")):
+    raise ValueError(f"name must be one directory name of letters, digits, "
+                     f"'_', '-' and '.' (not '.' or '..'); got {name!r}.")
+  return name
 
 
 def read_history_csv(path):

@@ -13,17 +13,22 @@ import dataclasses
 import math
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp import validation
 from tfp_realnvp.images import image_grid
 from tfp_realnvp.images import save_image_grid
+from tfp_realnvp.loading import SAMPLE_BATCH_SIZE
 
 #: Temperature of train's samples.png, the TensorBoard grids and `tfp-realnvp sample`.
 DEFAULT_TEMPERATURE = 0.8
 UNCONDITIONAL_COLUMNS = 8  # 8 x 8 samples by default, like train's samples.png.
 CONDITIONAL_COLUMNS = 10  # Samples per class row, like train's samples.png.
 FILLER_PIXEL = 128.0  # The gray of `image_grid`'s background and borders.
+#: The file name suffix of `write_sample_grid`'s output (any case).
+PNG_SUFFIX = ".png"
 
 
 @dataclasses.dataclass
@@ -62,7 +67,8 @@ class SampleGrid:
 
 
 def draw_sample_grid(model, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
-                     num_samples=None, num_columns=None, seed=0):
+                     num_samples=None, num_columns=None, seed=0,
+                     batch_size=SAMPLE_BATCH_SIZE, verbose=0):
   """Draws samples for a grid: the same set of samples at every temperature.
 
   Each temperature T gets one block of rows holding the samples
@@ -75,6 +81,10 @@ def draw_sample_grid(model, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
   - an unconditional model: `num_samples` (default: num_columns^2 with one
     temperature, like train's 8 x 8 samples.png; one row, num_columns, with
     several).
+
+  The flow runs on `batch_size` samples at a time
+  (`TrainedModel.sample_batches`); the seeded grid is the same for every
+  batch size.
 
   Args:
     model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`,
@@ -89,24 +99,30 @@ def draw_sample_grid(model, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
       8 otherwise.
     seed: int (the same seed gives the same grid), or None for fresh samples
       (from a SavedModel: its `sample` signature, not reproducible).
+    batch_size: int >= 1, samples per call of the flow (memory holds one
+      batch's activations).
+    verbose: 0 nothing, 1 a Keras progress bar over the samples, 2 one line
+      when they are done.
 
   Returns:
     A `SampleGrid`.
 
   Raises:
-    ValueError: no temperature, a temperature <= 0 or not finite;
-      num_columns or num_samples < 1; labels and num_samples both given;
+    ValueError: no temperature, a temperature that is not a number, <= 0 or
+      not finite; num_columns, num_samples or batch_size not an int >= 1;
+      a seed that is not an int or None; labels and num_samples both given;
       labels for an unconditional model, labels that are not ints or lie
       outside [0, K); num_samples without labels for a conditional model, or
       no labels for a conditional SavedModel whose class count is unknown.
     tf.errors.InvalidArgumentError: labels out of range for such a
       SavedModel (its own check names the range).
   """
-  temperatures = _checked_temperatures(temperatures)
+  temperatures = [float(t)
+                  for t in validation.temperature_values(temperatures)]
   if num_columns is None:
     num_columns = (CONDITIONAL_COLUMNS if model.conditional
                    else UNCONDITIONAL_COLUMNS)
-  num_columns = _positive_int(num_columns, "num_columns")
+  num_columns = validation.positive_int(num_columns, "num_columns")
   if labels is not None and num_samples is not None:
     raise ValueError(f"Pass labels (one per sample) or num_samples, not both; "
                      f"got labels {list(labels)} and num_samples "
@@ -115,34 +131,40 @@ def draw_sample_grid(model, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
   if labels is not None:
     count = len(labels)
   elif num_samples is not None:
-    count = _positive_int(num_samples, "num_samples")
+    count = validation.positive_int(num_samples, "num_samples")
   else:
     count = num_columns ** 2 if len(temperatures) == 1 else num_columns
-  rows_per_block = math.ceil(count / num_columns)
-  blocks = []
+  progress = keras.utils.Progbar(count * len(temperatures), verbose=verbose,
+                                 unit_name="sample")
+  filler_count = math.ceil(count / num_columns) * num_columns - count
+  tiles = []
   for temperature in temperatures:
-    images = np.asarray(model.sample(np.full(count, temperature, np.float32),
-                                     labels, seed), np.float32)
-    filler = np.full((rows_per_block * num_columns - count, *images.shape[1:]),
-                     FILLER_PIXEL, np.float32)
-    blocks += [images, filler]
-  return SampleGrid(np.concatenate(blocks), num_columns, temperatures,
+    # The first call checks seed and batch_size before anything is drawn.
+    for images in model.sample_batches(np.full(count, temperature, np.float32),
+                                       labels, seed, batch_size):
+      tiles.append(np.asarray(images, np.float32))
+      progress.add(len(images))
+    tiles.append(np.full((filler_count, *tiles[-1].shape[1:]), FILLER_PIXEL,
+                         np.float32))
+  return SampleGrid(np.concatenate(tiles), num_columns, temperatures,
                     None if labels is None else labels.tolist(), count)
 
 
 def write_sample_grid(model, path, temperatures=(DEFAULT_TEMPERATURE,),
                       labels=None, num_samples=None, num_columns=None, seed=0,
-                      scale=2):
+                      scale=2, batch_size=SAMPLE_BATCH_SIZE, verbose=0):
   """Draws a sample grid (`draw_sample_grid`) and writes it as a PNG (Pillow, `images.save_image_grid`).
 
   Tiles are the samples floored to uint8 pixels, separated by 1-pixel gray
-  borders, the whole grid enlarged `scale` times (nearest neighbour).
+  borders, the whole grid enlarged `scale` times (nearest neighbour). The
+  path is checked before anything is drawn, so that a mistyped `--output`
+  (say the model file itself) is refused, not replaced by a PNG.
 
   Args:
-    model, temperatures, labels, num_samples, num_columns, seed: as
-      `draw_sample_grid`.
-    path: the PNG file (local or any TensorFlow filesystem); missing parent
-      directories are created.
+    model, temperatures, labels, num_samples: as `draw_sample_grid`.
+    num_columns, seed, batch_size, verbose: as `draw_sample_grid`.
+    path: the PNG file (local or any TensorFlow filesystem), ending in .png
+      (any case); missing parent directories are created.
     scale: int >= 1 enlargement.
 
   Returns:
@@ -152,14 +174,15 @@ def write_sample_grid(model, path, temperatures=(DEFAULT_TEMPERATURE,),
     default, are left out of this summary; `draw_sample_grid` gives them).
 
   Raises:
-    ValueError: as `draw_sample_grid`, scale < 1, or images with other
-      than 1 or 3 channels.
+    ValueError: a path that does not end in .png or is a directory; as
+      `draw_sample_grid`; scale < 1; images with other than 1 or 3
+      channels.
     OSError: the file cannot be written.
   """
-  scale = _positive_int(scale, "scale")
+  path = _checked_png_path(path)
+  scale = validation.positive_int(scale, "scale")
   grid = draw_sample_grid(model, temperatures, labels, num_samples,
-                          num_columns, seed)
-  path = str(path)
+                          num_columns, seed, batch_size, verbose)
   if os.path.dirname(path):
     tf.io.gfile.makedirs(os.path.dirname(path))
   save_image_grid(grid.tiles, path, grid.num_columns, scale)
@@ -173,22 +196,16 @@ def write_sample_grid(model, path, temperatures=(DEFAULT_TEMPERATURE,),
           "seed": seed}
 
 
-def _checked_temperatures(temperatures):
-  values = np.atleast_1d(np.asarray(temperatures, np.float64))
-  if values.ndim != 1 or not values.size:
-    raise ValueError(f"Give one or more temperatures; got {temperatures!r}.")
-  bad = [float(t) for t in values if not (np.isfinite(t) and t > 0)]
-  if bad:
-    raise ValueError(f"temperature must be finite and > 0 (the latents' "
-                     f"standard deviation; 1 samples the model, 0.7-0.8 gives "
-                     f"smoother images); got {bad}.")
-  return [float(t) for t in values]
-
-
-def _positive_int(value, name):
-  if int(value) != value or int(value) < 1:
-    raise ValueError(f"{name} must be an int >= 1; got {value!r}.")
-  return int(value)
+def _checked_png_path(path):
+  """`path` as a str, if it names a PNG file: it ends in .png and is no directory."""
+  path = str(path)
+  if not path.lower().endswith(PNG_SUFFIX):
+    raise ValueError(f"The sample grid is a PNG image: its path must end in "
+                     f"{PNG_SUFFIX}; got {path!r}.")
+  if tf.io.gfile.isdir(path):
+    raise ValueError(f"{path!r} is a directory: pass the path of the PNG file "
+                     f"to write (ending in {PNG_SUFFIX}).")
+  return path
 
 
 def _checked_labels(model, labels, num_samples, num_columns):

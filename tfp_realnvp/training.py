@@ -318,12 +318,13 @@ def _export(model, config, model_name, metrics, run):
                               provenance=_provenance(config, metrics))
   except (OSError, ValueError, tf.errors.OpError) as error:
     write_json(metrics, run.metrics_json)
+    reason = (getattr(error, "message", "") or str(error) or
+              type(error).__name__)
     raise OSError(
         f"Training finished, but the export to {config.export_dir!r} failed "
-        f"({getattr(error, 'message', error)}). The trained model is kept in "
-        f"{run.model_keras} and its figures in {run.metrics_json}; export it "
-        f"with: tfp-realnvp export {run.model_keras} --export-dir DIR --name "
-        f"{model_name}") from error
+        f"({reason}). The trained model is kept in {run.model_keras} and its "
+        f"figures in {run.metrics_json}; export it with: tfp-realnvp export "
+        f"{run.model_keras} --export-dir DIR --name {model_name}") from error
 
 
 def _provenance(config, metrics):

@@ -4,8 +4,12 @@ Shape, rank and dtype problems raise ValueError at once. Value problems (NaN,
 pixels out of range, labels out of range) raise ValueError in eager mode; in
 a traced graph (`fit`, SavedModel signatures) they become
 `tf.errors.InvalidArgumentError` with the same message, since a graph cannot
-raise Python exceptions.
+raise Python exceptions. So do ranks and sizes unknown while tracing (a
+SavedModel signature takes inputs of any shape, so that a bad request gets
+these messages rather than an error from deep inside the model).
 """
+
+import numbers
 
 import numpy as np
 import tensorflow as tf
@@ -13,10 +17,20 @@ import tensorflow as tf
 from tfp_realnvp.bijectors.preprocessing import PIXEL_LEVELS
 
 PIXEL_UPPER_BOUND = PIXEL_LEVELS
+#: The error for float images whose values all lie in [0, 1], not all whole.
+UNIT_SCALE_MESSAGE = (
+    "images are floats all in [0, 1], not all whole numbers, as images "
+    "scaled to [0, 1] are; expected pixel values in [0, 256): multiply them "
+    "by 255 (e.g. `images * 255`) or pass uint8 images. A batch of only "
+    "black dequantized images also lies in [0, 1): score such images "
+    "together with others, or as integer pixels (uint8).")
 
 
 def _check_value(condition_fn, tensor, message):
-  """Raises ValueError (eager) or adds an assertion (graph) that condition_fn(tensor) is all True."""
+  """Raises ValueError (eager) or adds an assertion (graph) that condition_fn(tensor) is all True.
+
+  `message` is a str, or in a graph a string tensor (`_with_shape`).
+  """
   if tf.executing_eagerly():
     if not np.all(condition_fn(tensor).numpy()):
       raise ValueError(message)
@@ -27,27 +41,60 @@ def _check_value(condition_fn, tensor, message):
     return tf.identity(tensor)
 
 
-def _check_shape(tensor, what, expected_event_shape):
-  """Checks rank and event shape; returns `tensor` with its shape made static.
+def _with_shape(template, tensor):
+  """`template` with its "{}" replaced by the shape of `tensor`: static if known, else when the graph runs."""
+  if tensor.shape.is_fully_defined():
+    return template.format(tensor.shape)
+  return tf.strings.format(template, [tf.shape(tensor)], summarize=-1)
 
-  A dimension unknown while tracing (a SavedModel signature takes any shape,
-  so that bad requests get this message) is checked when the graph runs.
+
+def _check_rank(tensor, rank, message):
+  """Checks that `tensor` has rank `rank`; returns it with that rank static.
+
+  Graph-time checks set the static shape with `set_shape`, not with
+  `tf.ensure_shape`, whose own check Grappler may run before the
+  assertion (so that TF's words, not ours, would reach the user).
+
+  Args:
+    tensor: a `tf.Tensor`, of unknown rank in a SavedModel signature.
+    rank: the expected rank (int).
+    message: the error message; "{}" in it shows the shape `tensor` has.
   """
-  shape = tensor.shape
-  expected = "[N, " + ", ".join(str(d) for d in expected_event_shape) + "]"
-  if shape.rank is None or shape.rank != len(expected_event_shape) + 1:
-    raise ValueError(f"{what} must have rank {len(expected_event_shape) + 1} "
-                     f"{expected}; got shape {shape}.")
-  if not shape[1:].is_compatible_with(expected_event_shape):
-    raise ValueError(f"{what} must have shape {expected}; got {shape}.")
-  if shape[1:].is_fully_defined():
+  if tensor.shape.rank is None:
+    tensor = _check_value(lambda t: tf.equal(tf.rank(t), rank), tensor,
+                          _with_shape(message, tensor))
+    tensor.set_shape([None] * rank)  # Static only: the assertion checks it.
     return tensor
-  dims_checked = _check_value(
-      lambda dims: tf.reduce_all(tf.equal(dims, expected_event_shape)),
-      tf.shape(tensor)[1:], f"{what} must have shape {expected}.")
-  with tf.control_dependencies([dims_checked]):
+  if tensor.shape.rank != rank:
+    raise ValueError(message.format(tensor.shape))
+  return tensor
+
+
+def _check_shape(tensor, what, expected_event_shape):
+  """Checks rank, event shape and N >= 1 of a batch [N, ...]; returns `tensor` with its shape made static.
+
+  An empty batch is refused: the model's convolutions cannot run on one.
+  What is unknown while tracing is checked when the graph runs.
+  """
+  expected = "[" + ", ".join(["N", *map(str, expected_event_shape)]) + "]"
+  tensor = _check_rank(tensor, len(expected_event_shape) + 1,
+                       f"{what} must have rank {len(expected_event_shape) + 1}"
+                       f" {expected}; got shape {{}}.")
+  message = f"{what} must have shape {expected} with N >= 1; got shape {{}}."
+  expected_shape = tf.TensorShape([None, *expected_event_shape])
+  if (not tensor.shape.is_compatible_with(expected_shape)
+      or tensor.shape[0] == 0):
+    raise ValueError(message.format(tensor.shape))
+  if tensor.shape.is_fully_defined():
+    return tensor
+  shape_checked = _check_value(
+      lambda shape: (shape[0] > 0) & tf.reduce_all(
+          tf.equal(shape[1:], tf.constant(expected_event_shape, tf.int32))),
+      tf.shape(tensor), _with_shape(message, tensor))
+  with tf.control_dependencies([shape_checked]):
     tensor = tf.identity(tensor)
-  return tf.ensure_shape(tensor, [None, *expected_event_shape])
+  tensor.set_shape(expected_shape)  # Static only, as in `_check_rank`.
+  return tensor
 
 
 def _always_pixels(dtype):
@@ -63,21 +110,38 @@ def _in_pixel_range(pixels):
   return in_range
 
 
-def images(pixels, image_shape, dtype):
+def _not_unit_scaled(pixels):
+  """Whether the float `pixels` are not images scaled to [0, 1]: some exceed 1, or all are whole numbers (black 0.0 images)."""
+  return tf.reduce_any(pixels > 1) | tf.reduce_all(pixels == tf.floor(pixels))
+
+
+def images(pixels, image_shape, dtype, refuse_unit_scale=True):
   """Validates images of pixel values in [0, 256) and casts them to `dtype`.
 
+  Float images whose values all lie in [0, 1], not all whole numbers, are
+  refused (unless `refuse_unit_scale` is False): they are almost always
+  images scaled to [0, 1] (the Keras habit), which would be scored as black
+  images. Integer-valued images (uint8, or black float 0.0 images) are
+  never refused for their scale.
+
   Args:
-    pixels: array-like [N, H, W, C], integer or float dtype.
+    pixels: array-like [N, H, W, C] with N >= 1, integer or float dtype,
+      pixel values in [0, 256) (uint8 values or dequantized floats).
     image_shape: expected (H, W, C).
     dtype: float dtype of the result.
+    refuse_unit_scale: False for pixels this package dequantized itself
+      (black images plus noise lie in [0, 1) too).
 
   Returns:
     A new `dtype` tensor [N, H, W, C] (a fresh tensor, so that TFP's
     bijector cache never returns a result computed with older weights).
 
   Raises:
-    ValueError: wrong rank or shape, a non-numeric dtype, NaN or infinite
-      values, or values outside [0, 256).
+    ValueError: wrong rank or shape, an empty batch (N = 0), a non-numeric
+      dtype, NaN or infinite values, values outside [0, 256), or float
+      values all in [0, 1] and not all whole (`refuse_unit_scale`). In a graph (`fit`, SavedModel signatures) the
+      value problems, and a rank or size unknown while tracing, raise
+      `tf.errors.InvalidArgumentError` with the same message.
   """
   pixels = tf.convert_to_tensor(pixels)
   if not (pixels.dtype.is_integer or pixels.dtype.is_floating):
@@ -92,6 +156,8 @@ def images(pixels, image_shape, dtype):
     pixels = _check_value(
         _in_pixel_range, pixels, "images contain pixel values outside "
         "[0, 256); expected uint8 values or dequantized floats in [0, 256).")
+  if pixels.dtype.is_floating and refuse_unit_scale:
+    pixels = _check_value(_not_unit_scaled, pixels, UNIT_SCALE_MESSAGE)
   # Casting can round a value just below 256 up to 256: clip it back.
   return tf.identity(clip_pixels(tf.cast(pixels, dtype)))
 
@@ -100,7 +166,7 @@ def latents(values, image_shape, dtype):
   """Validates latents [N, H, W, C] (the layout of `RealNVP.encode`) and casts to `dtype`.
 
   Args:
-    values: array-like [N, H, W, C] of a float dtype.
+    values: array-like [N, H, W, C] with N >= 1, of a float dtype.
     image_shape: expected (H, W, C).
     dtype: float dtype of the result.
 
@@ -108,7 +174,10 @@ def latents(values, image_shape, dtype):
     A new `dtype` tensor [N, H, W, C].
 
   Raises:
-    ValueError: wrong rank, shape or dtype, or NaN/infinite values.
+    ValueError: wrong rank, shape or dtype, an empty batch (N = 0), or
+      NaN/infinite values. In a graph the value problems, and a rank or
+      size unknown while tracing, raise `tf.errors.InvalidArgumentError`
+      with the same message.
   """
   values = tf.convert_to_tensor(values)
   if not values.dtype.is_floating:
@@ -132,8 +201,10 @@ def labels(class_labels, num_classes, batch_size):
 
   Raises:
     ValueError: labels missing for a conditional model, given to an
-      unconditional one, of a non-integer dtype, not of shape [N], or outside
-      [0, num_classes).
+      unconditional one, of a non-integer dtype, not of rank 1, not of shape
+      [N], or outside [0, num_classes). In a graph the size and value
+      problems, and a rank unknown while tracing, raise
+      `tf.errors.InvalidArgumentError` with the same message.
   """
   if num_classes is None:
     if class_labels is not None:
@@ -147,13 +218,13 @@ def labels(class_labels, num_classes, batch_size):
   if not class_labels.dtype.is_integer:
     raise ValueError(f"labels must have an integer dtype; got "
                      f"{class_labels.dtype}.")
-  if class_labels.shape.rank != 1:
-    raise ValueError(f"labels must have shape [N]; got {class_labels.shape}.")
+  class_labels = _check_rank(class_labels, 1,
+                             "labels must have rank 1 [N]; got shape {}.")
   size_checked = _check_value(
       lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)),
-      tf.shape(class_labels)[0],
-      "labels must have shape [N] with N the number of images; got "
-      f"shape {class_labels.shape}.")
+      tf.shape(class_labels)[0], _with_shape(
+          "labels must have shape [N] with N the number of images; got "
+          "shape {}.", class_labels))
   with tf.control_dependencies([size_checked]):
     class_labels = tf.identity(class_labels)
   class_labels = _check_value(
@@ -162,22 +233,120 @@ def labels(class_labels, num_classes, batch_size):
   return tf.cast(class_labels, tf.int32)
 
 
-def temperatures(values, dtype):
+def positive_int(value, name):
+  """Checks a count (samples, columns, batch size): an int >= 1.
+
+  Args:
+    value: the count; Python and numpy ints are accepted, bools, floats
+      (even 3.0) and strings are not.
+    name: the argument's name, for the error message.
+
+  Returns:
+    int, `value`.
+
+  Raises:
+    ValueError: `value` is not an int, or is < 1.
+  """
+  if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+      or value < 1):
+    raise ValueError(f"{name} must be an int >= 1; got {value!r}.")
+  return int(value)
+
+
+def seed(value):
+  """Checks a sampling seed: an int or None.
+
+  Args:
+    value: int (Python or numpy) for reproducible samples, or None for
+      fresh ones.
+
+  Returns:
+    `value` as an int, or None.
+
+  Raises:
+    ValueError: a seed that is not an int (a float such as 1.5, a bool, a
+      string).
+  """
+  if value is None:
+    return None
+  if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    raise ValueError(f"seed must be an int (the same seed gives the same "
+                     f"samples) or None (fresh samples); got {value!r}.")
+  return int(value)
+
+
+def _not_numbers_error(values):
+  """The ValueError for temperatures that are not numbers (strings, bools), in the words of both temperature checks."""
+  return ValueError(f"temperature must be a float > 0 or a sequence of "
+                    f"floats > 0 (the latents' standard deviation); got "
+                    f"{values!r}.")
+
+
+def temperature_values(values):
+  """Checks sampling temperatures given as numbers: one or more, each finite and > 0.
+
+  The numpy counterpart of `temperatures` (which checks tensors, also in a
+  graph), for the arguments of `TrainedModel.sample` and the sample grid.
+
+  Args:
+    values: a number or a sequence (array) of numbers, standard deviations
+      of the latents (unit: prior standard deviations; 1 samples the
+      model's density).
+
+  Returns:
+    float64 numpy [N], N >= 1 (a number gives [1]).
+
+  Raises:
+    ValueError: values that are not numbers (strings, bools), nested
+      sequences, no value at all, or values <= 0, NaN or infinite.
+  """
+  try:
+    array = np.asarray(values)
+  except ValueError:  # Ragged sequences.
+    array = np.asarray(None)
+  if array.dtype.kind not in "iuf":  # Not bool, str, bytes, object, complex.
+    raise _not_numbers_error(values)
+  array = np.atleast_1d(array.astype(np.float64))
+  if array.ndim != 1 or not array.size:
+    raise ValueError(f"Give one or more temperatures; got {values!r}.")
+  bad = [float(t) for t in array if not (np.isfinite(t) and t > 0)]
+  if bad:
+    raise ValueError(f"temperature must be finite and > 0 (the latents' "
+                     f"standard deviation; 1 samples the model, 0.7-0.8 gives "
+                     f"smoother images); got {bad}.")
+  return array
+
+
+def temperatures(values, dtype, per_image=False):
   """Validates sampling temperatures: a scalar or a vector [N], each finite and > 0.
 
   Args:
     values: float scalar or [N], standard deviations of the latents.
     dtype: float dtype of the result.
+    per_image: whether one temperature per image is required, [N] with
+      N >= 1 (the `sample` signature, where they give the batch size),
+      rather than a scalar or [N].
 
   Returns:
     `dtype` tensor of the same shape.
 
   Raises:
-    ValueError: rank above 1; values <= 0 or NaN (InvalidArgumentError in a
-      graph).
+    ValueError: values that are not numbers (strings, bools, a sequence
+      mixing numbers and strings; the words of `temperature_values`); rank
+      above 1 (not 1 for `per_image`, or N = 0); values <= 0 or NaN
+      (InvalidArgumentError in a graph, as are a rank or size unknown
+      while tracing).
   """
-  values = tf.convert_to_tensor(values)
-  if values.shape.rank is None or values.shape.rank > 1:
+  try:
+    tensor = tf.convert_to_tensor(values)
+  except (TypeError, ValueError) as error:  # Numbers mixed with strings.
+    raise _not_numbers_error(values) from error
+  if not (tensor.dtype.is_floating or tensor.dtype.is_integer):
+    raise _not_numbers_error(values)  # Strings, bools.
+  values = tensor
+  if per_image:
+    values = _check_shape(values, "temperature", ())
+  elif values.shape.rank is None or values.shape.rank > 1:
     raise ValueError(f"temperature must be a scalar or a vector [N]; got "
                      f"shape {values.shape}.")
   values = tf.cast(values, dtype)
