@@ -1,5 +1,7 @@
 """Callbacks during fit: TensorBoard bits/dim scalars and sample grids read back from the event files; backup, best checkpoint and history across a resume."""
 
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -178,14 +180,13 @@ class WorseValidation(keras.callbacks.Callback):
     logs["val_bits_per_dim"] += 100.0
 
 
-def fault_tolerant_fit(run, epochs, *extra, at=2):
-  """fit with `fault_tolerance_callbacks`, `extra` callbacks inserted at index `at`: one process of a run."""
+def fault_tolerant_fit(run, epochs, *extra):
+  """fit with `extra` callbacks, then `fault_tolerance_callbacks`: one process of a run."""
   model = tiny_model(conditional=False)
   model.compile()
   train, validation = datasets(conditional=False)
-  fit_callbacks = callbacks.fault_tolerance_callbacks(
-      run, callbacks.TrainingThroughput(8))
-  fit_callbacks[at:at] = extra
+  fit_callbacks = [*extra, *callbacks.fault_tolerance_callbacks(
+      run, callbacks.TrainingThroughput(8))]
   return model.fit(train, validation_data=validation, epochs=epochs,
                    steps_per_epoch=1, verbose=0, shuffle=False,
                    callbacks=fit_callbacks)
@@ -235,7 +236,8 @@ def test_a_fresh_start_beside_an_empty_backup_starts_a_fresh_history(tmp_path):
   keras.utils.set_random_seed(0)
   fault_tolerant_fit(run, 2)
   assert history_epochs(run) == [0, 1]
-  (tmp_path / "run" / "backup").mkdir()
+  shutil.rmtree(tmp_path / "run" / "backup")  # What train does at its end,
+  (tmp_path / "run" / "backup").mkdir()  # and an empty backup/ since.
   fault_tolerant_fit(run, 2)
   assert history_epochs(run) == [0, 1]
 
@@ -258,4 +260,13 @@ def test_the_non_finite_loss_message_names_only_weights_that_exist(tmp_path):
   assert "loss became nan at epoch 1, batch 1" in message
   assert "No epoch had finished, so no weights were saved" in message
   assert "backup" not in message and "best.weights.h5" not in message
-  assert "resume" not in message
+  assert "same command resumes" not in message
+  run = RunDirectory(str(tmp_path))
+  (tmp_path / "backup").mkdir()
+  (tmp_path / "backup" / "latest.weights.h5").write_bytes(b"state")
+  with pytest.raises(callbacks.NonFiniteLossError) as error:
+    stop.on_train_batch_end(3, {"loss": float("inf")})
+  message = str(error.value)
+  assert f"last finished epoch's state is in {run.backup}" in message
+  assert "best.weights.h5" not in message  # None was saved.
+  assert "a resumed run may change them" in message

@@ -5,7 +5,9 @@ new TensorFlow, TFP or Keras release that changes one is found here.
 """
 
 import inspect
+import zipfile
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -72,3 +74,18 @@ def test_keras_builds_through_the_hooks_the_mixin_overrides(monkeypatch):
   assert calls, _hint("fit's call of keras.Model._maybe_symbolic_build",
                       "keras")
   assert model.optimizer.built
+
+
+def test_keras_weights_files_have_the_layout_loading_reads(tmp_path):
+  model = RealNVP((4, 4, 1), num_scales=1, num_coupling_layers=1,
+                  num_res_blocks=0, filters=2)
+  model.compile()
+  model.optimizer.build(model.trainable_variables)
+  model.save(tmp_path / "model.keras")
+  with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+    assert _compat.KERAS_WEIGHTS_MEMBER in archive.namelist(), _hint(
+        f"{_compat.KERAS_WEIGHTS_MEMBER} inside a .keras archive", "keras")
+  model.save_weights(tmp_path / "model.weights.h5")
+  with h5py.File(tmp_path / "model.weights.h5", "r") as weights:
+    assert set(_compat.KERAS_TRAINING_STATE_GROUPS) <= set(weights), _hint(
+        "the optimizer group of a .weights.h5 file", "keras")

@@ -205,6 +205,13 @@ def damaged_heap(content):
   return content.replace(b"HEAP", b"XXXX")
 
 
+def flipped_bytes(content, marker):
+  """`content` with the bytes of its first `marker` inverted (a bit-flipped disk block)."""
+  start = content.index(marker)
+  flipped = bytes(255 - byte for byte in content[start:start + len(marker)])
+  return content[:start] + flipped + content[start + len(marker):]
+
+
 @pytest.mark.parametrize("damaged, content, message", [
     pytest.param("keras", lambda data: data[:len(data) // 2],
                  "is damaged or unreadable: it is not a readable zip archive",
@@ -212,6 +219,9 @@ def damaged_heap(content):
     pytest.param("keras", lambda data: np.random.default_rng(0).bytes(4096),
                  "is damaged or unreadable: it is not a readable zip archive",
                  id="random-bytes .keras"),
+    pytest.param("keras", lambda data: flipped_bytes(data, b"HEAP"),
+                 "is damaged or unreadable: its model.weights.h5 is not a "
+                 "readable HDF5 weights file", id="bit-flipped .keras"),
     pytest.param("checkpoint", lambda data: data[:len(data) // 2],
                  r"is damaged or unreadable: it is not a readable HDF5 weights "
                  r"file \(.*truncated file", id="truncated .weights.h5"),

@@ -118,10 +118,18 @@ def test_a_run_directory_belongs_to_one_configuration(tmp_path):
   assert read_json(run.run_json)["config"]["epochs"] == 5
 
 
-def test_nested_fields_are_named_with_their_path():
+def test_nested_fields_are_named_with_their_path(tmp_path):
   identity = TrainConfig(model=ModelConfig(filters=8)).identity()
   assert identity["model"]["filters"] == 8
-  assert "overwrite" not in identity and "jit_compile" not in identity
+  for field in ("overwrite", "jit_compile", "learning_rate",
+                "gradient_clip_norm", "verbose", "output_dir"):
+    assert field not in identity, field
+  run = RunDirectory(str(tmp_path))
+  run.claim(identity)
+  with pytest.raises(RunDirectoryConflict, match=r"\(model.filters: 8 in the "
+                     r"run, 16 now\)"):
+    run.claim(TrainConfig(model=ModelConfig(filters=16),
+                          learning_rate=1e-4).identity())
 
 
 def test_files_of_an_unrecorded_run_are_not_taken_over(tmp_path):

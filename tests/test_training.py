@@ -117,13 +117,15 @@ def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path,
   expected_weights = backed_up.get_weights()
 
   started_with = {}
-  original = callbacks.TrainingThroughput.on_train_begin
+  original = callbacks.TrainingThroughput.on_epoch_begin
 
-  def record_weights(self, logs=None):
-    started_with["weights"] = self.model.get_weights()
-    return original(self, logs)
+  def record_weights(self, epoch, logs=None):
+    # The first epoch begins after every callback's on_train_begin, the
+    # backup's restore among them.
+    started_with.setdefault("weights", self.model.get_weights())
+    return original(self, epoch, logs)
 
-  monkeypatch.setattr(callbacks.TrainingThroughput, "on_train_begin",
+  monkeypatch.setattr(callbacks.TrainingThroughput, "on_epoch_begin",
                       record_weights)
   metrics = training.train(cfg)  # The same command again.
   assert metrics["first_epoch"] == finished
@@ -240,3 +242,24 @@ def test_a_failed_export_keeps_the_trained_model_and_its_figures(
   assert np.isfinite(metrics["test_bits_per_dim"])
   model = keras.models.load_model(tmp_path / "run" / "model.keras")
   assert model.count_params() == metrics["num_parameters"]
+
+
+def test_a_run_stopped_after_its_last_epoch_finishes_without_training_again(
+    tmp_path, monkeypatch):
+  def broken_png(*args, **kwargs):
+    raise OSError("disk full")
+
+  cfg = config(tmp_path, epochs=1, steps_per_epoch=2, tensorboard=False)
+  with monkeypatch.context() as patch:
+    patch.setattr(training, "write_sample_grid", broken_png)
+    with pytest.raises(OSError, match="disk full"):
+      training.train(cfg)
+  best = (tmp_path / "run" / "checkpoints" / "best.weights.h5").read_bytes()
+  history = (tmp_path / "run" / "history.csv").read_text()
+  metrics = training.train(cfg)  # The same command again.
+  assert metrics["first_epoch"] is None  # No epoch left to train.
+  assert (tmp_path / "run" / "checkpoints" / "best.weights.h5").read_bytes() == (
+      best)
+  assert (tmp_path / "run" / "history.csv").read_text() == history
+  assert metrics["saved_model"] and (tmp_path / "run" / "samples.png").exists()
+  assert not (tmp_path / "run" / "backup").exists()

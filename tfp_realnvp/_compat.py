@@ -18,6 +18,14 @@ from tensorflow_probability.python.internal import cache_util
 CHAIN_TYPES = (chain._Chain,)  # pylint: disable=protected-access
 INVERT_TYPES = (invert._Invert,)  # pylint: disable=protected-access
 
+# Missing public API: a description of Keras's weights files, whose names
+# `loading` reads to check a file against its model. The weights inside a
+# `.keras` archive (a zip file), and the top-level groups of a weights file
+# that hold training state, not the model (a compiled model's checkpoint has
+# its optimizer's variables, which a model loaded for inference has not).
+KERAS_WEIGHTS_MEMBER = "model.weights.h5"
+KERAS_TRAINING_STATE_GROUPS = ("optimizer",)
+
 # Missing public API: a bijector cache that stores side results (the
 # log-determinant) computed with the transform. TFP's own `tfb.FFJORD` uses
 # this class for the same purpose.

@@ -1,6 +1,5 @@
 """Keras callbacks for RealNVP training: fault tolerance, throughput, history, TensorBoard logs of bits/dim and sample grids."""
 
-import math
 import os
 import time
 
@@ -9,9 +8,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import loading
+from tfp_realnvp import validation
 from tfp_realnvp.distribute import is_chief
 from tfp_realnvp.runs import read_json
 from tfp_realnvp.runs import write_json
+from tfp_realnvp.runs import write_text
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import draw_sample_grid
 
@@ -65,13 +66,17 @@ class RunBackup(keras.callbacks.BackupAndRestore):
   read (an OSError); any other failure to restore (a garbled
   training_metadata.json, a damaged HDF5 heap, both backups unreadable)
   becomes a `DamagedBackupError` naming the directory and the ways out.
+  The backup is kept when `fit` ends (`train` deletes it once the run's
+  results are written), so a run stopped after its last epoch resumes with
+  no epoch to train.
 
   Args:
     backup_dir: the backup directory (local or any TensorFlow filesystem).
   """
 
   def __init__(self, backup_dir):
-    super().__init__(backup_dir, double_checkpoint=True)
+    super().__init__(backup_dir, double_checkpoint=True,
+                     delete_checkpoint=False)
 
   def on_train_begin(self, logs=None):
     """Restores the weights, optimizer and epoch of the last backup.
@@ -149,8 +154,7 @@ def _keep_rows_before(path, epoch):
   if len(kept) <= 1:
     tf.io.gfile.remove(path)
     return
-  with tf.io.gfile.GFile(path, "w") as file:
-    file.write("".join(kept))
+  write_text("".join(kept), path)
 
 
 def _epoch_of(row):
@@ -165,8 +169,8 @@ def _epoch_of(row):
 class BestCheckpoint(keras.callbacks.ModelCheckpoint):
   """Keras's `ModelCheckpoint` of the lowest val_bits_per_dim weights, whose best value survives a resume.
 
-  Keras's callback starts every `fit` with best = inf, so the first epoch
-  after a resume would overwrite the best weights with worse ones. This one
+  Keras's callback starts every `fit` without a best value, so the first
+  epoch after a resume would overwrite the best weights with worse ones. This one
   records each save's epoch and value in `record_path` (JSON) and, when
   `fit` resumes at an epoch > 0, starts from the recorded value; a fresh
   run (epoch 0) starts from inf.
@@ -189,7 +193,7 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     if not self._resumed:
       self._resumed = True
       if epoch > 0 and tf.io.gfile.exists(self.record_path):
-        self.best = float(read_json(self.record_path)["value"])
+        self.best = _recorded_value(self.record_path)
     super().on_epoch_begin(epoch, logs)
 
   def on_epoch_end(self, epoch, logs=None):
@@ -198,6 +202,18 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     if self.best != best:
       write_json({"epoch": epoch, "monitor": self.monitor, "value": self.best},
                  self.record_path)
+
+
+def _recorded_value(path):
+  """The `value` of a best-checkpoint record, or a ValueError naming the file."""
+  record = read_json(path)
+  try:
+    value = float(record["value"])
+  except (KeyError, TypeError, ValueError) as error:
+    raise ValueError(f"{path} is damaged (no numeric 'value'); delete it and "
+                     f"{os.path.dirname(path)} to choose the best weights "
+                     f"anew.") from error
+  return value
 
 
 class NonFiniteLossError(RuntimeError):
@@ -236,7 +252,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
           f"The training loss became {loss} at epoch {self._epoch + 1}, batch "
           f"{batch + 1}; training stopped. {self._kept()} Steps too large for "
           f"the model are the usual cause: a lower --learning-rate or "
-          f"--gradient-clip-norm may help.")
+          f"--gradient-clip-norm may help (a resumed run may change them).")
 
   def _kept(self):
     run = self.run_directory
@@ -252,28 +268,32 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 def fault_tolerance_callbacks(run_directory, throughput):
   """The callbacks that keep a run's progress: backup, non-finite stop, best checkpoint, throughput, history.
 
-  In this order, which matters: `RunBackup` restores before the others
-  start; `StopOnNonFiniteLoss` raises before any epoch-end callback can
-  save broken weights; the history row of an epoch is written after its
-  throughput is logged.
+  In this order, which matters: the history row of an epoch is written
+  after its throughput is logged, and the backup of an epoch (`RunBackup`,
+  last) only once its best checkpoint and history row are written, so a
+  run killed in between resumes at that epoch and rewrites its row.
+  `StopOnNonFiniteLoss` raises at the end of the first non-finite batch,
+  before any epoch-end save; `RunBackup` restores at the start of `fit`,
+  before the first epoch, which is when the others read the epoch it
+  restored.
 
   Args:
     run_directory: a `tfp_realnvp.runs.RunDirectory`.
     throughput: the run's `TrainingThroughput`.
 
   Returns:
-    list of `keras.callbacks.Callback`: `RunBackup` (in
-    `run_directory.backup`), `StopOnNonFiniteLoss`, `BestCheckpoint` (in
-    `run_directory.best_checkpoint`, recorded in `best_record`),
-    `throughput`, `HistoryCSVLogger` (`run_directory.history_csv`).
+    list of `keras.callbacks.Callback`: `StopOnNonFiniteLoss`,
+    `BestCheckpoint` (in `run_directory.best_checkpoint`, recorded in
+    `best_record`), `throughput`, `HistoryCSVLogger`
+    (`run_directory.history_csv`), `RunBackup` (in `run_directory.backup`).
   """
   return [
-      RunBackup(run_directory.backup),
       StopOnNonFiniteLoss(run_directory),
       BestCheckpoint(run_directory.best_checkpoint,
                      run_directory.best_record),
       throughput,
       HistoryCSVLogger(run_directory.history_csv),
+      RunBackup(run_directory.backup),
   ]
 
 
@@ -358,9 +378,7 @@ class TensorBoardSamples(keras.callbacks.Callback):
   def __init__(self, log_dir, temperature=DEFAULT_TEMPERATURE,
                every_n_epochs=1, seed=0, num_columns=None):
     super().__init__()
-    if not (math.isfinite(temperature) and temperature > 0):
-      raise ValueError(f"temperature must be finite and > 0; got "
-                       f"{temperature}.")
+    validation.temperature_values(temperature)
     if int(every_n_epochs) != every_n_epochs or every_n_epochs < 1:
       raise ValueError(f"every_n_epochs must be an int >= 1; got "
                        f"{every_n_epochs!r}.")

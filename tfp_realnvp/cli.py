@@ -20,6 +20,7 @@ from tfp_realnvp.presets import get as get_preset
 from tfp_realnvp.runs import MAX_VERBOSE
 from tfp_realnvp.runs import VERBOSE_LEVELS
 from tfp_realnvp.runs import RunConfig
+from tfp_realnvp.runs import keras_verbosity
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import write_sample_grid
 from tfp_realnvp.training import TrainConfig
@@ -261,7 +262,8 @@ def _run_tune(args):
 def _run_evaluate(args):
   return evaluate(args.model, args.dataset, args.split, args.batch_size,
                   args.noise_draws, args.seed, args.data_dir or None,
-                  args.download, args.config or None, min(args.verbose, 2))
+                  args.download, args.config or None,
+                  keras_verbosity(args.verbose))
 
 
 def _run_sample(args):
@@ -269,7 +271,7 @@ def _run_sample(args):
   return write_sample_grid(model, args.output, args.temperature,
                            args.labels, args.num_samples, args.num_columns,
                            args.seed, batch_size=args.batch_size,
-                           verbose=min(args.verbose, 2))
+                           verbose=keras_verbosity(args.verbose))
 
 
 def _run_export(args):

@@ -91,8 +91,9 @@ def option(default, help, choices=None, default_factory=None,  # pylint: disable
       mutable defaults (dicts), or None.
     identifies_run: whether the field is part of what a run directory
       belongs to (`RunConfig.identity`): False for where files are read or
-      written and how the same computation is carried out (strategy, XLA,
-      verbosity), which a resumed run may change.
+      written, how the same computation is carried out (strategy, XLA,
+      verbosity) and the step sizes a resumed run may lower (learning rate,
+      gradient clip norm).
 
   Returns:
     A `dataclasses.field` with metadata keys "help", "choices" and

@@ -29,6 +29,8 @@ MODEL_INFO_FORMAT = 1
 #: written into before it is renamed to its number; TF Serving loads only
 #: all-digit names, so it never sees a version half-written.
 STAGING_PREFIX = ".tmp-"
+# The filesystem whose directory rename moves no file (TensorFlow's ram://).
+_FILES_LEFT_BEHIND_BY_RENAME = "ram://"
 
 
 def next_version(model_dir):
@@ -153,10 +155,10 @@ def _move_version(staging, path):
   """Renames `staging` to `path` unless `path` exists; whether it moved.
 
   The rename fails onto a non-empty directory made since the check (an
-  empty one, which no export makes, holds no version). A filesystem that
-  cannot rename directories (ram://, which leaves their files behind) gets
-  a copy instead, saved_model.pb last, so that a reader never finds a
-  version without its variables.
+  empty one, which no export makes, holds no version). On ram://, whose
+  rename leaves a directory's files behind, the files are copied after it,
+  saved_model.pb last, so that a reader never finds a version without its
+  variables.
   """
   if tf.io.gfile.exists(path):
     return False
@@ -165,9 +167,10 @@ def _move_version(staging, path):
   except tf.errors.OpError:
     if tf.io.gfile.exists(path):
       return False
-  else:
-    if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
-      return True  # ram:// "renames" a directory without its files.
+    raise
+  if (tf.io.gfile.exists(os.path.join(path, "saved_model.pb"))
+      or not path.startswith(_FILES_LEFT_BEHIND_BY_RENAME)):
+    return True
   files = [os.path.join(directory, name)
            for directory, _, names in tf.io.gfile.walk(staging)
            for name in names]

@@ -19,12 +19,14 @@ import abc
 import os
 import tempfile
 import zipfile
+import zlib
 
 import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp import _compat
 from tfp_realnvp import validation
 from tfp_realnvp.export import ASSETS_EXTRA
 from tfp_realnvp.export import MODEL_INFO_FILE
@@ -37,12 +39,6 @@ CHECKPOINT_SUFFIX = ".weights.h5"
 #: What `load` accepts, for error messages.
 ACCEPTED = ("a .keras file, a .weights.h5 checkpoint with its config.json, or "
             "a SavedModel version directory")
-#: The weights inside a `.keras` archive (a zip file), as Keras writes them.
-KERAS_WEIGHTS_MEMBER = "model.weights.h5"
-#: Top-level groups of a Keras weights file that hold training state, not
-#: the model (the checkpoint of a compiled model has its optimizer's
-#: variables, which a model loaded for inference has not).
-TRAINING_STATE_GROUPS = ("optimizer",)
 #: Samples per call of the flow in `TrainedModel.sample`, so that memory
 #: holds one batch's activations (the s/t networks' feature maps), whatever
 #: the number of samples.
@@ -58,7 +54,8 @@ _CONFIG_REMEDY = ("Pass the config.json written by the same run as the "
                   "checkpoint (train writes it into the run directory).")
 # What h5py raises for a file it cannot read: OSError (not HDF5, truncated),
 # RuntimeError and KeyError (damaged metadata, e.g. a heap), ValueError.
-_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError)
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError,
+              zipfile.BadZipFile, zlib.error)  # (a damaged archive member)
 
 
 class TrainedModel(abc.ABC):
@@ -509,13 +506,13 @@ def _archive_weight_shapes(path):
       raise _damaged(path, f"it is not a readable zip archive, as .keras "
                      f"files are ({error}; truncated or overwritten?)",
                      _KERAS_FILE_REMEDY) from error
+    member = _compat.KERAS_WEIGHTS_MEMBER
     with archive:
-      if KERAS_WEIGHTS_MEMBER not in archive.namelist():
-        raise _damaged(path, f"the archive has no {KERAS_WEIGHTS_MEMBER}",
+      if member not in archive.namelist():
+        raise _damaged(path, f"the archive has no {member}",
                        _KERAS_FILE_REMEDY)
-      with archive.open(KERAS_WEIGHTS_MEMBER) as weights:
-        return _readable_weight_shapes(weights, path,
-                                       f"its {KERAS_WEIGHTS_MEMBER}",
+      with archive.open(member) as weights:
+        return _readable_weight_shapes(weights, path, f"its {member}",
                                        _KERAS_FILE_REMEDY)
 
 
@@ -539,7 +536,7 @@ def _weight_shapes(weights):
 
   def record(name, node):
     if (isinstance(node, h5py.Dataset)
-        and name.split("/")[0] not in TRAINING_STATE_GROUPS):
+        and name.split("/")[0] not in _compat.KERAS_TRAINING_STATE_GROUPS):
       shapes[name] = tuple(node.shape)
 
   weights.visititems(record)

@@ -32,6 +32,18 @@ MAX_VERBOSE = 3
 VERBOSE_LEVELS = tuple(range(MAX_VERBOSE + 1))
 
 
+def keras_verbosity(verbose):
+  """Keras's verbosity (0, 1 or 2) of one of `VERBOSE_LEVELS` (3 is 2 plus TensorFlow's C++ log).
+
+  Args:
+    verbose: int in `VERBOSE_LEVELS`.
+
+  Returns:
+    int, 0, 1 or 2.
+  """
+  return min(verbose, 2)
+
+
 @dataclasses.dataclass
 class RunConfig:
   """What every job (`train`, `tune`) needs: data, batching, outputs, strategy.
@@ -137,8 +149,8 @@ class RunConfig:
 
   @property
   def keras_verbose(self):
-    """`verbose` as Keras's verbosity (0, 1 or 2)."""
-    return min(self.verbose, 2)
+    """`verbose` as Keras's verbosity (0, 1 or 2, `keras_verbosity`)."""
+    return keras_verbosity(self.verbose)
 
   def num_classes(self):
     """Classes of the model: the data set's when `conditional`, else None.
@@ -466,11 +478,9 @@ def _as_float(text):
 
 
 def write_json(value, path):
-  """Writes `value` as indented JSON to `path`, atomically (local or any TensorFlow filesystem).
+  """Writes `value` as indented JSON to `path`, atomically (`write_text`).
 
-  The text goes to a temporary file beside `path`, renamed onto it, so a
-  reader (or a killed writer) never leaves a half-written file. NaN and
-  infinite floats become null: the file is strict JSON.
+  NaN and infinite floats become null: the file is strict JSON.
 
   Args:
     value: a JSON-serializable value (dicts, lists, numbers, strings).
@@ -479,7 +489,23 @@ def write_json(value, path):
   Raises:
     OSError: the file cannot be written (naming `path`).
   """
-  text = json.dumps(_finite_or_none(value), indent=2, allow_nan=False)
+  write_text(json.dumps(_finite_or_none(value), indent=2, allow_nan=False),
+             path)
+
+
+def write_text(text, path):
+  """Writes `text` to `path` atomically (local or any TensorFlow filesystem).
+
+  The text goes to a temporary file beside `path`, renamed onto it, so a
+  reader (or a killed writer) never leaves a half-written file.
+
+  Args:
+    text: str.
+    path: the file to write; its directory must exist.
+
+  Raises:
+    OSError: the file cannot be written (naming `path`).
+  """
   temporary = f"{path}.tmp-{uuid.uuid4().hex}"
   try:
     with tf.io.gfile.GFile(temporary, "w") as file:

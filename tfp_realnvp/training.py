@@ -13,6 +13,7 @@ import tensorflow as tf
 from tfp_realnvp import data
 from tfp_realnvp import loading
 from tfp_realnvp import presets
+from tfp_realnvp import validation
 from tfp_realnvp.callbacks import NonFiniteLossError
 from tfp_realnvp.callbacks import TrainingThroughput
 from tfp_realnvp.callbacks import fault_tolerance_callbacks
@@ -35,6 +36,7 @@ from tfp_realnvp.runs import RunConfig
 from tfp_realnvp.runs import RunDirectory
 from tfp_realnvp.runs import check_writable_directory
 from tfp_realnvp.runs import read_history_csv
+from tfp_realnvp.runs import remove_if_exists
 from tfp_realnvp.runs import write_json
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import write_sample_grid
@@ -86,13 +88,15 @@ class TrainConfig(RunConfig):
   model: ModelConfig = option(None, "the architecture",
                               default_factory=ModelConfig)
   learning_rate: float = option(DEFAULT_LEARNING_RATE, "Adam learning rate "
-                                "(the peak of a cosine schedule)")
+                                "(the peak of a cosine schedule)",
+                                identifies_run=False)
   lr_schedule: str = option("constant", "learning rate: constant, or cosine "
                             "decay to 0 over all training steps",
                             choices=LR_SCHEDULES)
   gradient_clip_norm: float = option(
       DEFAULT_GRADIENT_CLIP_NORM, "largest global gradient norm of the "
-      "bits/dim loss (the official clipping is 100 / (D ln 2))")
+      "bits/dim loss (the official clipping is 100 / (D ln 2))",
+      identifies_run=False)
   mixed_precision: str = option(
       "", "'' (float32), mixed_float16 or mixed_bfloat16: the s/t networks "
       "compute in 16 bits; log-determinants, prior and loss stay float32 "
@@ -127,9 +131,7 @@ class TrainConfig(RunConfig):
       raise ValueError(f"gradient_clip_norm must be finite and > 0 (the "
                        f"largest global gradient norm); got "
                        f"{self.gradient_clip_norm}.")
-    if not (np.isfinite(self.temperature) and self.temperature > 0):
-      raise ValueError(f"temperature must be finite and > 0; got "
-                       f"{self.temperature}.")
+    validation.temperature_values(self.temperature)
     if self.tensorboard_every_n_epochs < 1:
       raise ValueError(f"tensorboard_every_n_epochs must be >= 1; got "
                        f"{self.tensorboard_every_n_epochs}.")
@@ -196,9 +198,11 @@ def train(config):
   Writes to `config.output_dir` (local or any TensorFlow filesystem, see
   `tfp_realnvp.runs.RunDirectory`): run.json (the configuration the
   directory belongs to) and config.json (the model's config), backup/
-  (Keras `BackupAndRestore` state: a killed run started again with the same
-  command resumes from the last finished epoch; without a backup the run
-  starts from its first epoch, deleting what an unfinished attempt left),
+  (Keras `BackupAndRestore` state, deleted once metrics.json is written: a
+  killed run started again with the same command -- or with another
+  learning rate or gradient clip norm -- resumes from the last finished
+  epoch; without a backup the run starts from its first epoch, deleting
+  what an unfinished attempt left),
   checkpoints/best.weights.h5 (the weights with the lowest
   val_bits_per_dim so far, kept across resumes, with best.json),
   history.csv (one row per epoch, agreeing with the weights resumed from),
@@ -284,7 +288,8 @@ def train(config):
     raise NonFiniteLossError(
         f"The trained model's held-out bits/dim is {test_bits_per_dim}: its "
         f"weights or batch-norm statistics are not usable. The model is kept "
-        f"in {run.model_keras} for inspection; nothing was exported.")
+        f"in {run.model_keras} for inspection, the best weights in "
+        f"{run.best_checkpoint}; nothing was exported.")
   curve = read_history_csv(run.history_csv)
   metrics = {
       "dataset": config.dataset,
@@ -306,6 +311,7 @@ def train(config):
                       [config.temperature], seed=config.seed)
     metrics["saved_model"] = _export(model, config, model_name, metrics, run)
   write_json(metrics, run.metrics_json)
+  remove_if_exists(run.backup)  # Kept until now: a stopped run resumes.
   if is_chief(strategy):
     _plot_learning_curve(curve, run.learning_curve_png, config.dataset)
   return metrics
@@ -318,6 +324,7 @@ def _export(model, config, model_name, metrics, run):
                               provenance=_provenance(config, metrics))
   except (OSError, ValueError, tf.errors.OpError) as error:
     write_json(metrics, run.metrics_json)
+    remove_if_exists(run.backup)
     reason = (getattr(error, "message", "") or str(error) or
               type(error).__name__)
     raise OSError(

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfp_realnvp import data
 from tfp_realnvp.architecture import max_num_scales
+from tfp_realnvp.callbacks import MONITOR
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.config import option
 from tfp_realnvp.distribute import get_strategy
@@ -21,7 +22,7 @@ from tfp_realnvp.runs import write_json
 #: What every search minimizes, the held-out bits/dim (`fit`'s val_bits_per_dim).
 #:
 #: :meta hide-value:
-OBJECTIVE = keras_tuner.Objective("val_bits_per_dim", direction="min")
+OBJECTIVE = keras_tuner.Objective(MONITOR, direction="min")
 #: Search algorithms `make_tuner` accepts (KerasTuner's RandomSearch,
 #: Hyperband, BayesianOptimization).
 TUNERS = ("random", "hyperband", "bayesian")

@@ -11,9 +11,10 @@ class MovingMoments(keras.layers.Layer):
   `tfp_realnvp.bijectors.BatchNormalization` lives here, in non-trainable
   Keras weights that `fit`, checkpoints and `.keras` files carry.
 
-  Weights: `moving_mean` and `moving_variance`, each float [C], starting at 0
-  and 1. `update(mean, variance)` moves them towards a batch's statistics:
-  m <- momentum * m + (1 - momentum) * batch.
+  Weights: `moving_mean` and `moving_variance`, each float [C] (float32
+  under a mixed precision policy, and read and updated in float32: they are
+  not autocast), starting at 0 and 1. `update(mean, variance)` moves them
+  towards a batch's statistics: m <- momentum * m + (1 - momentum) * batch.
   """
 
   def __init__(self, momentum=0.99, epsilon=1e-4, **kwargs):
@@ -37,13 +38,16 @@ class MovingMoments(keras.layers.Layer):
     """Creates the [C] weights; `input_shape` is (..., C)."""
     channels = int(input_shape[-1])
     # Replicas update with the same synchronized statistics; "mean" lets them
-    # assign in replica context and keeps one value.
+    # assign in replica context and keeps one value. autocast=False (as
+    # Keras's BatchNormalization): under a mixed policy the model's call
+    # would read them in 16 bits, and a bfloat16 running average
+    # (8 mantissa bits) cannot move by less than ~4% per step at momentum 0.9.
     self.moving_mean = self.add_weight(
         shape=(channels,), initializer="zeros", trainable=False,
-        aggregation="mean", name="moving_mean")
+        aggregation="mean", autocast=False, name="moving_mean")
     self.moving_variance = self.add_weight(
         shape=(channels,), initializer="ones", trainable=False,
-        aggregation="mean", name="moving_variance")
+        aggregation="mean", autocast=False, name="moving_variance")
 
   def update(self, mean, variance):
     """Moves the running averages towards `mean` and `variance` ([C] each).
