@@ -20,6 +20,7 @@ from tfp_realnvp.presets import get as get_preset
 from tfp_realnvp.runs import MAX_VERBOSE
 from tfp_realnvp.runs import VERBOSE_LEVELS
 from tfp_realnvp.runs import RunConfig
+from tfp_realnvp.runs import error_text
 from tfp_realnvp.runs import keras_verbosity
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import write_sample_grid
@@ -339,7 +340,7 @@ def main(argv=None):
     # TF errors (InvalidArgument, NotFound, PermissionDenied,
     # FailedPrecondition...) carry their graph trace in str(); the message
     # is enough.
-    print(f"tfp-realnvp: error: {getattr(error, 'message', error)}",
+    print(f"tfp-realnvp: error: {error_text(error)}",
           file=sys.stderr)
     return 2
   print(json.dumps(summary, indent=2))

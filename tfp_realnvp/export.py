@@ -119,9 +119,17 @@ def _remove_staging(staging):
   try:
     tf.io.gfile.rmtree(staging)
   except tf.errors.OpError:
-    for directory, _, names in tf.io.gfile.walk(staging):
-      for name in names:
-        tf.io.gfile.remove(os.path.join(directory, name))
+    for file in _files_under(staging):
+      tf.io.gfile.remove(file)
+
+
+def _files_under(directory):
+  """The paths of the files below `directory`, on ram:// too (whose listing has phantom entries, "assets/.extra" for "assets.extra/")."""
+  files = [os.path.join(parent, name)
+           for parent, _, names in tf.io.gfile.walk(directory)
+           for name in names]
+  return [file for file in files
+          if tf.io.gfile.exists(file) and not tf.io.gfile.isdir(file)]
 
 
 def _write_version(version_dir, model, name, provenance):
@@ -171,13 +179,8 @@ def _move_version(staging, path):
   if (tf.io.gfile.exists(os.path.join(path, "saved_model.pb"))
       or not path.startswith(_FILES_LEFT_BEHIND_BY_RENAME)):
     return True
-  files = [os.path.join(directory, name)
-           for directory, _, names in tf.io.gfile.walk(staging)
-           for name in names]
-  # ram:// lists phantom entries ("assets/.extra" for "assets.extra/").
-  files = [file for file in files if tf.io.gfile.exists(file)
-           and not tf.io.gfile.isdir(file)]
-  files.sort(key=lambda file: os.path.basename(file) == "saved_model.pb")
+  files = sorted(_files_under(staging),
+                 key=lambda file: os.path.basename(file) == "saved_model.pb")
   for file in files:
     target = os.path.join(path, os.path.relpath(file, staging))
     tf.io.gfile.makedirs(os.path.dirname(target))

@@ -445,7 +445,7 @@ def _load_keras_file(path):
   found = _archive_weight_shapes(path)
   try:
     model = keras.models.load_model(path)
-  except (*_H5_ERRORS, TypeError, zipfile.BadZipFile) as error:
+  except (*_H5_ERRORS, TypeError) as error:
     first_line = str(error).strip().split("\n")[0].rstrip(":")
     raise _damaged(path, f"Keras cannot load it ({first_line})",
                    _KERAS_FILE_REMEDY) from error

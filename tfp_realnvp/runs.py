@@ -76,9 +76,9 @@ class RunConfig:
   Raises:
     ValueError: a model name that is not one directory name
       (`check_model_name`), non-positive epochs or batch size, a batch size
-      above the
-      data set's training images (no full batch), negative steps per
-      epoch, an unknown data set or strategy, or verbose outside [0, 3].
+      above the data set's training images (no full batch), negative steps
+      per epoch, an unknown data set or strategy, or verbose outside
+      [0, 3].
   """
   dataset: str = option(data.BUNDLED_MNIST, "data set name",
                         choices=data.DATASETS)
@@ -138,7 +138,8 @@ class RunConfig:
     Returns:
       dict, JSON-serializable (nested configurations as dicts, tuples as
       lists): the fields declared with `identifies_run` (not where files
-      live, the strategy, XLA or the verbosity).
+      live, how the computation runs, `overwrite`, or the step sizes a
+      resumed run may lower).
     """
     fields = {field.name: getattr(self, field.name)
               for field in dataclasses.fields(self)
@@ -428,7 +429,20 @@ def check_writable_directory(path, flag):
     tf.io.gfile.remove(probe)
   except (tf.errors.OpError, OSError) as error:
     raise OSError(f"Cannot write to {flag} {path!r}: "
-                  f"{getattr(error, 'message', error)}") from error
+                  f"{error_text(error)}") from error
+
+
+def error_text(error):
+  """An exception's own words: a TensorFlow error's message without the graph trace its str() carries.
+
+  Args:
+    error: an exception.
+
+  Returns:
+    str: `error.message` (`tf.errors.OpError`), else str(error), else the
+    exception's type name (for one raised without a message).
+  """
+  return getattr(error, "message", "") or str(error) or type(error).__name__
 
 
 def check_model_name(name):

@@ -35,6 +35,7 @@ from tfp_realnvp.precision import dtype_policy
 from tfp_realnvp.runs import RunConfig
 from tfp_realnvp.runs import RunDirectory
 from tfp_realnvp.runs import check_writable_directory
+from tfp_realnvp.runs import error_text
 from tfp_realnvp.runs import read_history_csv
 from tfp_realnvp.runs import remove_if_exists
 from tfp_realnvp.runs import write_json
@@ -82,7 +83,8 @@ class TrainConfig(RunConfig):
   Raises:
     ValueError: as `RunConfig`, or for an unknown schedule, mixed precision
       policy or preset, a learning rate < 0, a gradient clip norm <= 0 (or
-      either not finite), a temperature <= 0, tensorboard_every_n_epochs < 1, or a
+      either not finite), a temperature <= 0, tensorboard_every_n_epochs
+      < 1, or a
       `model` that is not a `ModelConfig`.
   """
   model: ModelConfig = option(None, "the architecture",
@@ -310,8 +312,7 @@ def train(config):
     write_sample_grid(loading.from_keras(model), run.samples_png,
                       [config.temperature], seed=config.seed)
     metrics["saved_model"] = _export(model, config, model_name, metrics, run)
-  write_json(metrics, run.metrics_json)
-  remove_if_exists(run.backup)  # Kept until now: a stopped run resumes.
+  _finish(run, metrics)
   if is_chief(strategy):
     _plot_learning_curve(curve, run.learning_curve_png, config.dataset)
   return metrics
@@ -323,15 +324,18 @@ def _export(model, config, model_name, metrics, run):
     return export_saved_model(model, config.export_dir, model_name,
                               provenance=_provenance(config, metrics))
   except (OSError, ValueError, tf.errors.OpError) as error:
-    write_json(metrics, run.metrics_json)
-    remove_if_exists(run.backup)
-    reason = (getattr(error, "message", "") or str(error) or
-              type(error).__name__)
+    _finish(run, metrics)
     raise OSError(
         f"Training finished, but the export to {config.export_dir!r} failed "
-        f"({reason}). The trained model is kept in {run.model_keras} and its "
+        f"({error_text(error)}). The trained model is kept in {run.model_keras} and its "
         f"figures in {run.metrics_json}; export it with: tfp-realnvp export "
         f"{run.model_keras} --export-dir DIR --name {model_name}") from error
+
+
+def _finish(run, metrics):
+  """Writes metrics.json, which makes the run finished, then deletes the backup (kept until now: a stopped run resumes)."""
+  write_json(metrics, run.metrics_json)
+  remove_if_exists(run.backup)
 
 
 def _provenance(config, metrics):

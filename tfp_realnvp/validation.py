@@ -139,8 +139,9 @@ def images(pixels, image_shape, dtype, refuse_unit_scale=True):
   Raises:
     ValueError: wrong rank or shape, an empty batch (N = 0), a non-numeric
       dtype, NaN or infinite values, values outside [0, 256), or float
-      values all in [0, 1] and not all whole (`refuse_unit_scale`). In a graph (`fit`, SavedModel signatures) the
-      value problems, and a rank or size unknown while tracing, raise
+      values all in [0, 1] and not all whole (`refuse_unit_scale`). In a
+      graph (`fit`, SavedModel signatures) the value problems, and a rank
+      or size unknown while tracing, raise
       `tf.errors.InvalidArgumentError` with the same message.
   """
   pixels = tf.convert_to_tensor(pixels)
