@@ -15,14 +15,20 @@ repeats, it measures:
      no flow can do (the floor of earlier versions of this script);
   3. `glow`: a training step of TFP's `tfb.Glow` with the same number of
      couplings and about the same number of parameters;
-  (and `realnvp_bfloat16`: step 1 under Keras's mixed_bfloat16 policy, for
-     CPUs with AVX512-BF16 and for GPUs/TPUs; not part of the ratios, which
-     compare float32 steps);
+  (and `realnvp_bfloat16`: step 1 under Keras's mixed_bfloat16 policy; not
+     part of the ratios, which compare float32 steps);
   4. `serving`: log_prob and sample throughput of the Keras model (in a
      tf.function) and of its SavedModel;
   5. `matmul`: the GFLOP/s of a large float32 matrix product, the
      friendliest work for this machine's TensorFlow, to read the steps'
-     rates against.
+     rates against;
+  6. `policies` (MNIST only): make demo's model (the mnist_bundled preset)
+     trained by `fit` on the bundled digits under each dtype policy: seconds
+     per epoch, the policies' epochs in turns, and each policy's isolated
+     step. A 16-bit policy is fast only where the hardware has fast 16-bit
+     arithmetic (the machine line names the CPU's AVX512_BF16, AVX512_FP16
+     and AMX flags); a policy whose step takes longer than SLOW_STEP_SECONDS
+     is timed on a few steps and its epoch extrapolated (marked so).
 The training steps are timed in turns in one process (this machine's speed
 drifts by tens of percent over minutes; turns expose all of them to the same
 drift), as are the four serving calls; each step's peak resident memory
@@ -54,6 +60,16 @@ ARCHITECTURE = dict(num_scales=3, num_coupling_layers=3, num_res_blocks=2,
                     filters=32)
 GLOW_BLOCKS = 2  # 28x28 allows two squeezes; 2 x 8 steps = our 16 couplings.
 GLOW_STEPS_PER_BLOCK = 8
+# Keras dtype policies timed by the `policies` case, float32 first.
+POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+# A policy whose isolated step takes longer is timed on SLOW_POLICY_STEPS
+# steps instead of whole epochs (mixed_float16 took 68 s per step on an
+# Intel Xeon with AVX512_FP16 and AMX, against float32's 0.32 s).
+SLOW_STEP_SECONDS = 5.0
+SLOW_POLICY_STEPS = 2
+POLICY_EPOCH_ROUNDS = 3
+# /proc/cpuinfo flags that decide whether a 16-bit policy is fast on a CPU.
+CPU_16_BIT_FLAGS = ("avx512_bf16", "avx512_fp16", "amx_bf16", "amx_fp16")
 
 
 def peak_rss_mb():
@@ -373,7 +389,94 @@ def case_matmul(shape, batch_size, repeats, jit_compile):
   return {"gflop_per_second": 2 * size**3 / seconds / 1e9}
 
 
-CASES = {"timing": case_timing, "serving": case_serving,
+def time_isolated_step(step):
+  """Median seconds of `step` over 5 calls after a warm-up one; a single call's if it takes over SLOW_STEP_SECONDS."""
+  step()
+  start = time.perf_counter()
+  step()
+  first = time.perf_counter() - start
+  if first > SLOW_STEP_SECONDS:
+    return first
+  return interleaved_medians({"step": step}, 4, warmup=0)["step"]
+
+
+def epoch_timer():
+  """A Keras callback whose `seconds` is the last epoch's and `batch_ends` its batches' end times."""
+  import keras  # pylint: disable=import-outside-toplevel
+
+  class EpochTimer(keras.callbacks.Callback):
+
+    def on_epoch_begin(self, epoch, logs=None):
+      self.start, self.batch_ends = time.perf_counter(), []
+
+    def on_train_batch_end(self, batch, logs=None):
+      self.batch_ends.append(time.perf_counter())
+
+    def on_epoch_end(self, epoch, logs=None):
+      self.seconds = time.perf_counter() - self.start
+
+  return EpochTimer()
+
+
+def case_policies(shape, batch_size, repeats, jit_compile):
+  """make demo's model under each dtype policy: isolated step and `fit` epochs on the bundled MNIST.
+
+  Each policy's model trains by `fit` for one warm-up epoch (tracing), then
+  POLICY_EPOCH_ROUNDS epochs in turns with the other policies' (with
+  validation, as make demo's). A policy whose isolated step takes over
+  SLOW_STEP_SECONDS instead trains once, for 1 + SLOW_POLICY_STEPS steps:
+  its epoch is the median time between batch ends times a full epoch's
+  steps, and `extrapolated` is set.
+  """
+  del repeats
+  from tfp_realnvp import data  # pylint: disable=import-outside-toplevel
+  from tfp_realnvp.model import RealNVP  # pylint: disable=import-outside-toplevel
+  from tfp_realnvp.precision import dtype_policy  # pylint: disable=import-outside-toplevel
+  from tfp_realnvp.training import TrainConfig  # pylint: disable=import-outside-toplevel
+  config = TrainConfig.from_preset("mnist_bundled", batch_size=batch_size,
+                                   jit_compile=jit_compile)
+  if tuple(shape) != data.image_shape(config.dataset):
+    return {}
+  train_data, validation_data = config.fit_pipelines()
+  steps = data.steps_per_epoch(train_data)
+  runs = {}
+  for policy in POLICIES:
+    with dtype_policy(policy):
+      model = RealNVP(**config.model_kwargs())
+      model.compile(optimizer=config.optimizer(steps), jit_compile=jit_compile)
+    model.optimizer.build(model.trainable_variables)
+    model.make_train_function()
+    iterator = iter(train_data.repeat())
+    step_seconds = time_isolated_step(
+        lambda model=model, iterator=iterator:
+        model.train_function(iterator)["loss"].numpy())
+    runs[policy] = dict(model=model, timer=epoch_timer(), epochs=[],
+                        step_seconds=step_seconds,
+                        slow=step_seconds > SLOW_STEP_SECONDS)
+  for round_number in range(1 + POLICY_EPOCH_ROUNDS):
+    for run in runs.values():
+      if run["slow"] and round_number:
+        continue
+      run["model"].fit(
+          train_data.repeat() if run["slow"] else train_data,
+          validation_data=None if run["slow"] else validation_data,
+          steps_per_epoch=1 + SLOW_POLICY_STEPS if run["slow"] else None,
+          initial_epoch=round_number, epochs=round_number + 1, verbose=0,
+          callbacks=[run["timer"]])
+      ends = run["timer"].batch_ends
+      if run["slow"]:
+        run["epochs"].append(steps * statistics.median(
+            later - earlier for earlier, later in zip(ends, ends[1:])))
+      elif round_number:  # The first round traces `fit`'s functions.
+        run["epochs"].append(run["timer"].seconds)
+  return {policy: {"step_seconds": run["step_seconds"],
+                   "epoch_seconds": statistics.median(run["epochs"]),
+                   "extrapolated": run["slow"], "steps_per_epoch": steps}
+          for policy, run in runs.items()}
+
+
+CASES = {"timing": case_timing, "policies": case_policies,
+         "serving": case_serving,
          "startup": case_startup, "input_pipeline": case_input_pipeline,
          "matmul": case_matmul,
          **{f"memory_{name}": memory_case(name) for name in MEMORY_STEPS}}
@@ -405,7 +508,25 @@ def measure_shape(shape_name, args):
   return {**timing, "serving": run_case("serving", shape_name, args),
           "matmul": run_case("matmul", shape_name, args),
           "startup": run_case("startup", shape_name, args),
-          "input_pipeline": run_case("input_pipeline", shape_name, args)}
+          "input_pipeline": run_case("input_pipeline", shape_name, args),
+          "policies": policy_figures(run_case("policies", shape_name, args))}
+
+
+def policy_figures(figures):
+  """The `policies` case's figures per policy (its process's peak memory left out: several models)."""
+  del figures["peak_rss_mb"]
+  return figures
+
+
+def cpu_16_bit_flags():
+  """{flag: present} for CPU_16_BIT_FLAGS, from /proc/cpuinfo; {} where it cannot be read."""
+  try:
+    with open("/proc/cpuinfo", encoding="utf-8") as file:
+      flags = next(line.split(":", 1)[1].split() for line in file
+                   if line.startswith("flags"))
+  except (OSError, StopIteration):
+    return {}
+  return {flag: flag in flags for flag in CPU_16_BIT_FLAGS}
 
 
 def machine_description():
@@ -419,7 +540,8 @@ def machine_description():
                  if line.startswith("model name"))
   except (OSError, StopIteration):
     pass
-  return {"cpu": cpu, "cores": os.cpu_count(), "gpus": len(
+  return {"cpu": cpu, "cpu_flags": cpu_16_bit_flags(), "cores": os.cpu_count(),
+          "gpus": len(
       tf.config.list_physical_devices("GPU")), "python": platform.python_version(),
           "tensorflow": tf.__version__, "keras": keras.__version__,
           "tensorflow_probability": tfp.__version__}
@@ -448,6 +570,12 @@ def summarize(results):
       step["fraction_of_matmul_rate"] = step["gflop_per_second"] / peak
     shape_results["mixed_bfloat16_speedup"] = (
         seconds["realnvp"] / seconds["realnvp_bfloat16"])
+    policies = shape_results["policies"]
+    for policy in policies.values():
+      policy["step_speedup"] = (policies["float32"]["step_seconds"]
+                                / policy["step_seconds"])
+      policy["epoch_speedup"] = (policies["float32"]["epoch_seconds"]
+                                 / policy["epoch_seconds"])
     pipeline = shape_results["input_pipeline"]
     if "images_per_second" in pipeline:
       shape_results["input_pipeline_over_train_step"] = (
@@ -463,8 +591,11 @@ def _ms(step):
 def table(results):
   """The results as Markdown: the machine, then two tables."""
   machine = results["machine"]
+  flags = ", ".join(f"{flag} {'yes' if present else 'no'}"
+                    for flag, present in machine.get("cpu_flags", {}).items())
   lines = [
-      f"Machine: {machine['cpu']}, {machine['cores']} cores, "
+      f"Machine: {machine['cpu']} ({flags or 'CPU flags unknown'}), "
+      f"{machine['cores']} cores, "
       f"{machine['gpus']} GPUs; Python {machine['python']}, TensorFlow "
       f"{machine['tensorflow']}, Keras {machine['keras']}, TFP "
       f"{machine['tensorflow_probability']}. Batch {results['batch_size']}, "
@@ -520,6 +651,22 @@ def table(results):
         + (f"{pipeline:.0f}" if pipeline else "no bundled data") + " | "
         f"{_ms(r['realnvp_bfloat16'])} "
         f"({r['mixed_bfloat16_speedup']:.2f}) |")
+  policy_rows = [(name, policy) for name, r in results["shapes"].items()
+                 for policy in r["policies"].items()]
+  if policy_rows:
+    lines += [
+        "", "make demo's model (the mnist_bundled preset, conditional) under "
+        "each Keras dtype policy: the isolated train step and `fit`'s epoch "
+        "on the bundled digits (validation included; epochs of the policies "
+        "in turns), with their speed-ups over float32 (< 1: slower).", "",
+        "| shape | policy | step (ms) | step speed-up | fit epoch (s) | "
+        "epoch speed-up |", "|---|---|---|---|---|---|"]
+    for name, (policy, p) in policy_rows:
+      mark = (f" (extrapolated from {SLOW_POLICY_STEPS} steps)"
+              if p["extrapolated"] else "")
+      lines.append(
+          f"| {name} | {policy} | {_ms(p)} | {p['step_speedup']:.3g} | "
+          f"{p['epoch_seconds']:.1f}{mark} | {p['epoch_speedup']:.3g} |")
   return "\n".join(lines) + "\n"
 
 
@@ -546,6 +693,8 @@ def main():
              "repeats": args.repeats, "jit_compile": args.jit_compile,
              "shapes": {name: measure_shape(name, args)
                         for name in args.shapes}}
+  with open(args.output + ".json", "w", encoding="utf-8") as file:
+    json.dump(results, file, indent=2)  # Kept should a summary fail.
   summarize(results)
   with open(args.output + ".json", "w", encoding="utf-8") as file:
     json.dump(results, file, indent=2)
