@@ -12,6 +12,7 @@ therefore feeds fresh tensors (`fresh(...)`), or the test could not fail.
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp.layers import LUWeights
 from tfp_realnvp.layers import MovingMoments
 from tfp_realnvp.layers import ShiftAndLogScaleResNet
 
@@ -31,11 +32,13 @@ def random_input(shape, seed, loc=0.0, scale=1.0):
   return loc + scale * rng.standard_normal(shape)
 
 
-def make_network(event_shape, conditional_dims=None, seed=0, stddev=0.3):
+def make_network(event_shape, conditional_dims=None, seed=0, stddev=0.3,
+                 shift_only=False):
   """A small s/t network with non-trivial weights (the output conv starts at 0)."""
   network = ShiftAndLogScaleResNet(output_channels=event_shape[-1], filters=8,
                                    num_res_blocks=1,
-                                   conditional_dims=conditional_dims)
+                                   conditional_dims=conditional_dims,
+                                   shift_only=shift_only)
   network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
   rng = np.random.default_rng(seed)
   for weight in network.weights:
@@ -50,6 +53,15 @@ def make_moments(mean, variance, momentum=0.9, epsilon=1e-3):
   moments.moving_mean.assign(np.asarray(mean, np.float64))
   moments.moving_variance.assign(np.asarray(variance, np.float64))
   return moments
+
+
+def make_lu_weights(channels, seed=0, stddev=0.5):
+  """An `LUWeights` layer for `channels` with a random W far from a rotation (signs kept)."""
+  weights = LUWeights()
+  weights.build((None, channels))
+  rng = np.random.default_rng(seed)
+  weights.lower_upper.assign(rng.normal(0.0, stddev, (channels, channels)))
+  return weights
 
 
 def one_hot(labels):

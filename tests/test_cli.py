@@ -36,7 +36,8 @@ def test_train_preset_sets_defaults_that_flags_override(tmp_path):
   status = cli.main(["train", "--preset", "mnist_bundled", "--output-dir",
                      str(tmp_path / "run"), "--export-dir",
                      str(tmp_path / "saved_models"),
-                     "--l2-regularization", "1e-4", "--overwrite"]
+                     "--l2-regularization", "1e-4", "--overwrite",
+                     "--coupling", "additive", "--invertible-1x1-conv"]
                     + TINY_FLAGS)
   assert status == 0
   metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -49,6 +50,8 @@ def test_train_preset_sets_defaults_that_flags_override(tmp_path):
   assert config["epochs"] == 1 and config["model"]["filters"] == 4
   assert config["model"]["l2_regularization"] == 1e-4
   assert metrics["model_config"]["l2_regularization"] == 1e-4
+  assert config["model"]["coupling"] == "additive"
+  assert config["model"]["invertible_1x1_conv"] is True
   assert config["preset"] == "mnist_bundled"
   # The SavedModel carries the configuration and where it came from.
   info = json.loads((Path(metrics["saved_model"]) / "assets.extra" /
@@ -319,3 +322,7 @@ def test_tune_flags_fix_one_value_and_search_several(monkeypatch):
       "num_res_blocks": (1, 4), "alpha": (0.05, 0.1)}
   assert config.model.filters == 8 and config.model.batch_norm
   assert not config.download
+  cli.main(["tune", "--coupling", "affine", "additive",
+            "--invertible-1x1-conv", "true", "--no-download"])
+  assert received["config"].search_space["coupling"] == ("affine", "additive")
+  assert received["config"].model.invertible_1x1_conv is True

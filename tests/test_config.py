@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tfp_realnvp
+from tfp_realnvp.config import Choices
 from tfp_realnvp.config import Interval
 from tfp_realnvp.config import ModelConfig
 
@@ -24,10 +25,11 @@ OLD_LOG_PROB = DATA / "v0_1_0_log_prob.json"
 def test_every_field_declares_help_a_type_and_a_valid_default():
   for field in dataclasses.fields(ModelConfig):
     assert field.metadata["help"], field.name
-    assert field.type in (int, float, bool), field.name
+    assert field.type in (int, float, bool, str), field.name
     assert field.metadata["search"] in ("range", "choice"), field.name
     valid = field.metadata["valid"]
     assert (valid is None) == (field.type is bool), field.name
+    assert isinstance(valid, Choices) == (field.type is str), field.name
     if valid is not None:
       assert field.default in valid, field.name
 
@@ -47,6 +49,10 @@ def test_every_field_declares_help_a_type_and_a_valid_default():
     ("alpha", 0.0, r"alpha must be in \(0, 0.5\)"),
     ("l2_regularization", -1e-5, r"l2_regularization must be in \[0, inf\)"),
     ("l2_regularization", float("nan"), "l2_regularization must be in"),
+    ("coupling", "affine_", r"coupling must be one of \{affine, additive\}; "
+     "got 'affine_'"),
+    ("coupling", 1, "coupling must be one of"),
+    ("invertible_1x1_conv", "no", "invertible_1x1_conv must be True or False"),
 ])
 def test_invalid_values_are_named_with_their_range(name, value, message):
   with pytest.raises(ValueError, match=message):
@@ -66,6 +72,9 @@ def test_values_are_stored_as_the_field_type():
   assert type(from_numpy.num_scales) is int and from_numpy.num_scales == 2
   assert type(from_numpy.alpha) is float and from_numpy.alpha == 0.25
   assert from_numpy.batch_norm is False
+  # Today's model is the paper's: affine couplings, no 1x1 convolutions.
+  assert (ModelConfig().coupling, ModelConfig().invertible_1x1_conv) == (
+      "affine", False)
 
 
 def test_interval_bounds_and_text():

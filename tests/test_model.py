@@ -21,7 +21,9 @@ def perturbed_model(num_classes=NUM_CLASSES, seed=0, **kwargs):
   model = tfp_realnvp.RealNVP(**options)
   rng = np.random.default_rng(seed)
   for weight in model.weights:
-    if "seed" in weight.path:
+    # The seed, and the invertible 1x1 convolutions' signs and permutations
+    # (their log|s| and L, U entries are perturbed).
+    if any(name in weight.path for name in ("seed", "sign", "permutation")):
       continue
     values = rng.normal(scale=0.2, size=weight.shape)
     if "moving_variance" in weight.path:
@@ -70,6 +72,38 @@ def test_decode_inverts_encode(float64_policy, num_classes):
   decoded = model.decode(tf.constant(latents.numpy()), labels)
   np.testing.assert_allclose(decoded.numpy(), pixels, rtol=0, atol=1e-9)
   assert np.abs(latents.numpy()).max() < 1e3
+
+
+# The components beyond the paper's recipe (issue 17), each with the rest of
+# the paper's model: additive coupling, invertible 1x1 convolutions, both.
+BEYOND_THE_PAPER = {
+    "additive": dict(coupling="additive"),
+    "1x1_conv": dict(invertible_1x1_conv=True),
+    "additive_1x1_conv": dict(coupling="additive", invertible_1x1_conv=True),
+}
+
+
+@pytest.mark.parametrize("options", BEYOND_THE_PAPER.values(),
+                         ids=BEYOND_THE_PAPER.keys())
+def test_every_component_keeps_the_change_of_variables(float64_policy,
+                                                       options):
+  model = perturbed_model(**options)
+  pixels, labels = random_pixels(2), np.array([0, 2])
+  latents = model.encode(tf.constant(pixels), labels).numpy()
+  prior = -0.5 * np.sum(latents**2 + np.log(2 * np.pi), axis=(1, 2, 3))
+  log_det = encode_log_det(model, pixels, labels)
+  np.testing.assert_allclose(model.log_prob(tf.constant(pixels), labels),
+                             prior + log_det, rtol=1e-9, atol=1e-8)
+  decoded = model.decode(tf.constant(latents), labels).numpy()
+  np.testing.assert_allclose(decoded, pixels, rtol=0, atol=1e-9)
+  paper = perturbed_model()  # Same seed: the components change the density.
+  assert np.abs(paper.log_prob(tf.constant(pixels), labels).numpy()
+                - model.log_prob(tf.constant(pixels), labels).numpy()
+                ).min() > 1e-3
+  if options.get("invertible_1x1_conv"):
+    assert len(model.lu_weights) == len(model.coupling_networks)
+  if options.get("coupling") == "additive":
+    assert all(network.shift_only for network in model.coupling_networks)
 
 
 def test_labels_change_the_density(float64_policy):

@@ -2,14 +2,19 @@
 
 import tensorflow_probability as tfp
 
+from tfp_realnvp.bijectors import AdditiveCoupling
 from tfp_realnvp.bijectors import AffineCoupling
 from tfp_realnvp.bijectors import BatchNormalization
 from tfp_realnvp.bijectors import FactorOut
+from tfp_realnvp.bijectors import Invertible1x1Conv
 from tfp_realnvp.bijectors import logit_transform
 from tfp_realnvp.bijectors import make_mask
 from tfp_realnvp.bijectors import squeeze
 
 tfb = tfp.bijectors
+
+#: The coupling laws (`ModelConfig.coupling`) and their bijectors.
+COUPLINGS = {"affine": AffineCoupling, "additive": AdditiveCoupling}
 
 
 def max_num_scales(image_shape):
@@ -73,16 +78,26 @@ class FlowBuilder:
       checkerboard couplings (paper sec. 4.1: four).
     make_network: callable `(name, event_shape)` returning a built s/t
       network for a coupling on `event_shape` (H, W, C), called as
-      `AffineCoupling` describes (`ShiftAndLogScaleResNet`).
+      the coupling describes (`ShiftAndLogScaleResNet`; with
+      `shift_only=True` for an additive coupling).
     make_moments: callable `(name, channels)` returning a built
       `MovingMoments` layer for the batch normalization after a coupling on
       `channels` channels, or None to leave batch normalization out.
+    make_lu_weights: callable `(name, channels)` returning a built
+      `LUWeights` layer for an invertible 1x1 convolution before a
+      coupling on `channels` channels (Glow sec. 3.2), or None to leave it
+      out.
+    coupling: a key of `COUPLINGS`: "affine" (paper eq. 4) or "additive"
+      (NICE).
   """
 
-  def __init__(self, num_coupling_layers, make_network, make_moments):
+  def __init__(self, num_coupling_layers, make_network, make_moments,
+               make_lu_weights, coupling):
     self._num_coupling_layers = num_coupling_layers
     self._make_network = make_network
     self._make_moments = make_moments
+    self._make_lu_weights = make_lu_weights
+    self._coupling = COUPLINGS[coupling]
 
   def build(self, image_shape, num_scales, alpha, dtype):
     """Returns the flow as a `tfb.Chain`: forward maps latents to pixels.
@@ -92,7 +107,8 @@ class FlowBuilder:
     scale 0. Scale k < last: checkerboard couplings, squeeze, channel
     couplings, factor out the first half of the channels (the rest go to
     scale k+1), unsqueeze. The last scale: one more checkerboard coupling than the others.
-    Each coupling is followed by batch normalization when enabled.
+    Each coupling is preceded by an invertible 1x1 convolution and followed
+    by batch normalization when they are enabled.
 
     Args:
       image_shape: (H, W, C) of the images.
@@ -138,8 +154,11 @@ class FlowBuilder:
     steps = []
     for i in range(count):
       name = f"{prefix}_{mask_type}{i}"
+      lu_weights = self._make_lu_weights(f"{name}_lu_weights", event_shape[-1])
+      if lu_weights is not None:
+        steps.append(Invertible1x1Conv(lu_weights, name=f"{name}_1x1_conv"))
       network = self._make_network(f"{name}_network", event_shape)
-      steps.append(AffineCoupling(make_mask(mask_type, event_shape, i % 2),
+      steps.append(self._coupling(make_mask(mask_type, event_shape, i % 2),
                                   network, name=f"{name}_coupling"))
       moments = self._make_moments(f"{name}_moments", event_shape[-1])
       if moments is not None:

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tfp_realnvp import data
 from tfp_realnvp import loading
 from tfp_realnvp.callbacks import NonFiniteLossError
+from tfp_realnvp.config import Choices
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.data import DatasetUnavailableError
 from tfp_realnvp.evaluation import evaluate
@@ -78,6 +79,12 @@ def _value_kwargs(field, default, help):  # pylint: disable=redefined-builtin
   return kwargs
 
 
+def _model_choices(field):
+  """{"choices": ...} for a field that names one of a few options, else {}."""
+  valid = field.metadata["valid"]
+  return {"choices": valid.values} if isinstance(valid, Choices) else {}
+
+
 def _model_help(field):
   valid = field.metadata["valid"]
   return field.metadata["help"] + ("" if valid is None else f"; in {valid}")
@@ -89,7 +96,7 @@ def _add_model_arguments(parser):
                                     "ModelConfig)")
   for field in _MODEL_FIELDS:
     group.add_argument(_flag(field.name), **_value_kwargs(
-        field, _default(field), _model_help(field)))
+        field, _default(field), _model_help(field)), **_model_choices(field))
 
 
 def _parse_bool(text):
@@ -113,7 +120,7 @@ def _add_search_space_arguments(parser):
         default=list(DEFAULT_SEARCH_SPACE.get(field.name,
                                               [_default(field)])),
         help=("MIN MAX searched, " if searched else "candidates searched, ")
-        + _model_help(field))
+        + _model_help(field), **_model_choices(field))
 
 
 def _model_values(args):

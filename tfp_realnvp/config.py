@@ -53,13 +53,30 @@ class Interval:
     return f"{opening}{low}, {high}{closing}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Choices:
+  """The valid values of a hyper-parameter that names one of a few options.
+
+  Attributes:
+    values: tuple of the valid values (str), the first being the paper's.
+  """
+  values: tuple
+
+  def __contains__(self, value):
+    return value in self.values
+
+  def __str__(self):
+    return "{" + ", ".join(self.values) + "}"
+
+
 def hyperparameter(default, help, valid=None, search=None):  # pylint: disable=redefined-builtin
   """A `ModelConfig` field: its default and, as metadata, help text, valid values and search kind.
 
   Args:
     default: the default value (its type is the field's annotation).
     help: one line for `--help` and the documentation.
-    valid: an `Interval` of valid values, or None (booleans).
+    valid: an `Interval` of valid values, `Choices` (str fields), or None
+      (booleans).
     search: how the tuner searches the field when asked to, one of
       `SEARCH_KINDS`, or None for "choice" (a list of candidates).
 
@@ -137,6 +154,12 @@ class ModelConfig:
       paper sec. 4.1: 5e-5), on the official code's scale: c * sum(g^2) is
       added to the negative log-likelihood in nats per image (the bits/dim
       loss gets it divided by D ln 2).
+    coupling: "affine" (Real NVP's y2 = x2 * exp(s(x1)) + t(x1), paper eq.
+      4) or "additive" (NICE's y2 = x2 + t(x1), Dinh et al. 2015 eq. 7:
+      volume-preserving, log-determinant 0).
+    invertible_1x1_conv: whether every coupling is preceded by a learned
+      invertible 1x1 convolution mixing the channels (Glow, Kingma &
+      Dhariwal 2018 sec. 3.2; LU-parameterized).
 
   Raises:
     ValueError: a value of the wrong type or outside its valid range, naming
@@ -167,6 +190,12 @@ class ModelConfig:
   l2_regularization: float = hyperparameter(
       0.0, "L2 coefficient on the scale parameters, per image in nats "
       "(paper: 5e-5)", Interval(0.0))
+  coupling: str = hyperparameter(
+      "affine", "coupling law: affine (Real NVP, paper eq. 4) or additive "
+      "(NICE, log-determinant 0)", Choices(("affine", "additive")))
+  invertible_1x1_conv: bool = hyperparameter(
+      False, "a learned invertible 1x1 convolution before every coupling "
+      "(Glow sec. 3.2)")
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
@@ -215,6 +244,11 @@ def _checked(field, value):
     if isinstance(value, str) or str(value) not in ("True", "False", "0", "1"):
       raise ValueError(f"{field.name} must be True or False; got {value!r}.")
     return str(value) in ("True", "1")
+  if field.type is str:
+    valid = field.metadata["valid"]
+    if not isinstance(value, str) or value not in valid:
+      raise ValueError(f"{field.name} must be one of {valid}; got {value!r}.")
+    return value
   wants_int = field.type is int
   if isinstance(value, (bool, str)) or not isinstance(value, numbers.Real) or (
       str(value) in ("True", "False")) or (wants_int and int(value) != value):

@@ -18,6 +18,7 @@ from tfp_realnvp.bijectors import Conditioned
 from tfp_realnvp.bijectors import route_kwargs
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.latents import standard_normal_latents
+from tfp_realnvp.layers import LUWeights
 from tfp_realnvp.layers import MovingMoments
 from tfp_realnvp.layers import ShiftAndLogScaleResNet
 from tfp_realnvp.optimization import default_optimizer
@@ -102,8 +103,10 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
     self.coupling_networks = []
     self.batch_norm_moments = []
+    self.lu_weights = []
     self.flow = FlowBuilder(config.num_coupling_layers, self._make_network,
-                            self._make_moments).build(
+                            self._make_moments, self._make_lu_weights,
+                            config.coupling).build(
                                 image_shape, config.num_scales, config.alpha,
                                 self.dtype)
     self._prior = self._standard_normal()
@@ -124,7 +127,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         output_channels=event_shape[-1], filters=self.config.filters,
         num_res_blocks=self.config.num_res_blocks,
         conditional_dims=self.num_classes,
-        scale_regularizer=self._scale_regularizer(), name=name)
+        scale_regularizer=self._scale_regularizer(),
+        shift_only=self.config.coupling == "additive", name=name)
     network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
     self.coupling_networks.append(network)
     return network
@@ -144,6 +148,14 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     moments.build((None, channels))
     self.batch_norm_moments.append(moments)
     return moments
+
+  def _make_lu_weights(self, name, channels):
+    if not self.config.invertible_1x1_conv:
+      return None
+    weights = LUWeights(name=name)
+    weights.build((None, channels))
+    self.lu_weights.append(weights)
+    return weights
 
   @classmethod
   def from_preset(cls, name, compile=True, **overrides):  # pylint: disable=redefined-builtin

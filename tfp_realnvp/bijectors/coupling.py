@@ -84,7 +84,59 @@ def make_mask(mask_type, event_shape, parity):
   raise ValueError(f"mask_type must be one of {MASK_TYPES}; got {mask_type!r}.")
 
 
-class AffineCoupling(AugmentedBijector):
+class MaskedCoupling(AugmentedBijector):
+  """Base of the masked couplings: a 0/1 mask [H, W, C] and a network run on the conditioning part.
+
+  The network receives `concat([b * x, b], axis=-1)` [N, H, W, C + 1] and
+  the optional conditional input [N, K] (`_network_outputs`); subclasses
+  define the coupling law.
+
+  Keyword arguments: `conditional_input`, a float tensor [N, K] (e.g. a one-hot
+  class label) passed to the network; None for an unconditional network.
+  """
+
+  accepted_kwargs = ("conditional_input",)
+
+  def __init__(self, mask, network, validate_args, parameters, name):
+    """Stores the mask and the network.
+
+    Args:
+      mask: 0/1 array [H, W, C] (see `checkerboard_mask`, `channel_mask`).
+      network: the subclass's network callable.
+      validate_args: Python bool, TFP's argument validation flag.
+      parameters: the subclass constructor's `dict(locals())`.
+      name: bijector name, unique within its chain (kwargs are routed by name).
+
+    Raises:
+      ValueError: if `mask` is not of rank 3 [H, W, C].
+    """
+    self._mask = np.asarray(mask, dtype=np.float32)
+    if self._mask.ndim != 3:
+      raise ValueError(
+          f"mask must have rank 3 [H, W, C]; got shape {self._mask.shape}.")
+    self._network = network
+    super().__init__(
+        forward_min_event_ndims=3,
+        validate_args=validate_args,
+        parameters=parameters,
+        name=name)
+
+  @property
+  def mask(self):
+    """The 0/1 mask [H, W, C]; 1 marks the conditioning part."""
+    return self._mask
+
+  def _network_outputs(self, conditioner, conditional_input):
+    """Runs the network on the conditioning part; returns its (log_scale, shift) and the mask b."""
+    mask = tf.cast(self._mask, conditioner.dtype)
+    batch_mask = tf.broadcast_to(
+        mask[..., :1], tf.concat([tf.shape(conditioner)[:-1], [1]], axis=0))
+    network_input = tf.concat([conditioner * mask, batch_mask], axis=-1)
+    log_scale, shift = self._network(network_input, conditional_input)
+    return log_scale, shift, mask
+
+
+class AffineCoupling(MaskedCoupling):
   """Masked affine coupling on [H, W, C] events (paper eq. 4-7, mask form eq. 9).
 
   With b the 0/1 mask (1 = conditioning part) and (s, t) computed from the
@@ -107,11 +159,8 @@ class AffineCoupling(AugmentedBijector):
   Transform and log-determinant come from one evaluation of the network
   (TFP's greedy-attribute cache, as in `tfb.FFJORD`).
 
-  Keyword arguments: `conditional_input`, a float tensor [N, K] (e.g. a one-hot
-  class label) passed to the network; None for an unconditional network.
+  Keyword arguments: `conditional_input`, as `MaskedCoupling`'s.
   """
-
-  accepted_kwargs = ("conditional_input",)
 
   def __init__(self, mask, shift_and_log_scale_fn, validate_args=False,
                name="affine_coupling"):
@@ -130,35 +179,18 @@ class AffineCoupling(AugmentedBijector):
       ValueError: if `mask` is not of rank 3 [H, W, C].
     """
     parameters = dict(locals())
-    self._mask = np.asarray(mask, dtype=np.float32)
-    if self._mask.ndim != 3:
-      raise ValueError(
-          f"mask must have rank 3 [H, W, C]; got shape {self._mask.shape}.")
-    self._shift_and_log_scale_fn = shift_and_log_scale_fn
-    super().__init__(
-        forward_min_event_ndims=3,
-        validate_args=validate_args,
-        parameters=parameters,
-        name=name)
-
-  @property
-  def mask(self):
-    """The 0/1 mask [H, W, C]; 1 marks the conditioning part."""
-    return self._mask
+    super().__init__(mask, shift_and_log_scale_fn, validate_args, parameters,
+                     name)
 
   @property
   def shift_and_log_scale_fn(self):
     """The s/t network."""
-    return self._shift_and_log_scale_fn
+    return self._network
 
   def _log_scale_and_shift(self, conditioner, conditional_input):
-    """Runs the network on the conditioning part; returns masked (s, t) and 1 - b."""
-    mask = tf.cast(self._mask, conditioner.dtype)
-    batch_mask = tf.broadcast_to(
-        mask[..., :1], tf.concat([tf.shape(conditioner)[:-1], [1]], axis=0))
-    network_input = tf.concat([conditioner * mask, batch_mask], axis=-1)
-    log_scale, shift = self._shift_and_log_scale_fn(network_input,
-                                                    conditional_input)
+    """The masked (s, t) in the conditioner's dtype, the mask b and 1 - b."""
+    log_scale, shift, mask = self._network_outputs(conditioner,
+                                                   conditional_input)
     transformed = 1. - mask
     log_scale = tf.cast(log_scale, conditioner.dtype) * transformed
     shift = tf.cast(shift, conditioner.dtype) * transformed

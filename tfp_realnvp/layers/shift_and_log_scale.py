@@ -21,13 +21,18 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
   zero so that a new coupling is the identity (s = t = 0). `scale` is a
   learned per-channel vector starting at 1.
 
+  With `shift_only` (for an additive coupling, NICE) the last convolution
+  gives t alone, there is no `scale`, and log_scale is None.
+
   Call: `layer(inputs, conditional_input=None)` with inputs [N, H, W, C_in]
   float and conditional_input [N, K] float (required iff `conditional_dims`
-  was given); returns `(log_scale, shift)`, each [N, H, W, output_channels].
+  was given); returns `(log_scale, shift)`, each [N, H, W, output_channels]
+  (log_scale None with `shift_only`).
   """
 
   def __init__(self, output_channels, filters=32, num_res_blocks=4,
-               conditional_dims=None, scale_regularizer=None, **kwargs):
+               conditional_dims=None, scale_regularizer=None,
+               shift_only=False, **kwargs):
     """Args:
       output_channels: int >= 1, channels C of the coupling's event.
       filters: int >= 1, feature maps of the hidden convolutions.
@@ -39,6 +44,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
         code, with a differently shaped network, penalizes the gains of the
         convolutions that end its residual blocks and its tanh scale), or
         None.
+      shift_only: whether the network computes t alone (additive coupling).
       **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
@@ -59,6 +65,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     self.conditional_dims = (None if conditional_dims is None
                              else int(conditional_dims))
     self.scale_regularizer = keras.regularizers.get(scale_regularizer)
+    self.shift_only = bool(shift_only)
     self.input_conv = self._weight_norm_conv("input_conv")
     self.res_convs = [
         (self._weight_norm_conv(f"block{i}_conv0"),
@@ -66,7 +73,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
         for i in range(self.num_res_blocks)
     ]
     self.output_conv = keras.layers.Conv2D(
-        2 * self.output_channels, 3, padding="same",
+        (1 if self.shift_only else 2) * self.output_channels, 3, padding="same",
         kernel_initializer="zeros", name="output_conv")
     self.conditional_dense = (
         None if self.conditional_dims is None else
@@ -87,12 +94,14 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     self.output_conv.build(hidden_shape)
     if self.conditional_dense is not None:
       self.conditional_dense.build((None, self.conditional_dims))
+    if self.shift_only:
+      return
     self.scale = self.add_weight(
         shape=(self.output_channels,), initializer="ones",
         regularizer=self.scale_regularizer, name="scale")
 
   def call(self, inputs, conditional_input=None):
-    """Returns (log_scale, shift), each [N, H, W, output_channels].
+    """Returns (log_scale, shift), each [N, H, W, output_channels] (log_scale None with `shift_only`).
 
     Raises:
       ValueError: conditional_input missing for a conditional network, or
@@ -102,8 +111,10 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     hidden = hidden + self._conditional_bias(conditional_input, hidden.dtype)
     for first, second in self.res_convs:
       hidden = hidden + second(ops.relu(first(ops.relu(hidden))))
-    raw_log_scale, shift = ops.split(
-        self.output_conv(ops.relu(hidden)), 2, axis=-1)
+    output = self.output_conv(ops.relu(hidden))
+    if self.shift_only:
+      return None, output
+    raw_log_scale, shift = ops.split(output, 2, axis=-1)
     log_scale = ops.cast(self.scale, raw_log_scale.dtype) * ops.tanh(
         raw_log_scale)
     return log_scale, shift
@@ -127,6 +138,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     config.update(output_channels=self.output_channels, filters=self.filters,
                   num_res_blocks=self.num_res_blocks,
                   conditional_dims=self.conditional_dims,
+                  shift_only=self.shift_only,
                   scale_regularizer=keras.regularizers.serialize(
                       self.scale_regularizer))
     return config
