@@ -56,11 +56,17 @@ def make_moments(mean, variance, momentum=0.9, epsilon=1e-3):
 
 
 def make_lu_weights(channels, seed=0, stddev=0.5):
-  """An `LUWeights` layer for `channels` with a random W far from a rotation (signs kept)."""
+  """An `LUWeights` layer for `channels` with a random W far from orthogonal.
+
+  Its permutation is a cyclic shift (not its own inverse for C > 2, so that
+  P and P^T differ) and its signs alternate (a dropped sign shows).
+  """
   weights = LUWeights()
   weights.build((None, channels))
   rng = np.random.default_rng(seed)
   weights.lower_upper.assign(rng.normal(0.0, stddev, (channels, channels)))
+  weights.permutation.assign(np.roll(np.arange(channels), 1))
+  weights.sign.assign((-1.0) ** np.arange(channels))
   return weights
 
 

@@ -286,12 +286,13 @@ def test_every_model_config_field_is_settable_from_the_command_line(
   cli.main(["train", "--preset", "mnist_bundled", "--num-scales", "2",
             "--num-coupling-layers", "1", "--num-res-blocks", "0",
             "--filters", "8", "--no-batch-norm", "--batch-norm-momentum",
-            "0.5", "--alpha", "0.1", "--l2-regularization", "1e-5"])
+            "0.5", "--alpha", "0.1", "--l2-regularization", "1e-5",
+            "--coupling", "additive", "--invertible-1x1-conv"])
   config = received["config"]
   assert config.model == ModelConfig(
       num_scales=2, num_coupling_layers=1, num_res_blocks=0, filters=8,
       batch_norm=False, batch_norm_momentum=0.5, alpha=0.1,
-      l2_regularization=1e-5)
+      l2_regularization=1e-5, coupling="additive", invertible_1x1_conv=True)
   assert config.preset == "mnist_bundled" and config.conditional
   # Without flags, the preset's architecture.
   cli.main(["train", "--preset", "cifar10"])

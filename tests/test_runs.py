@@ -132,6 +132,19 @@ def test_nested_fields_are_named_with_their_path(tmp_path):
                           learning_rate=1e-4).identity())
 
 
+def test_a_run_recorded_before_an_architecture_field_existed_resumes(tmp_path):
+  run = RunDirectory(str(tmp_path))
+  identity = TrainConfig(model=ModelConfig(filters=8)).identity()
+  older = json.loads(json.dumps(identity))
+  del older["model"]["coupling"], older["model"]["invertible_1x1_conv"]
+  write_json({"format": 1, "config": older}, run.run_json)
+  run.check_claim(identity)  # It ran with the defaults of the new fields.
+  with pytest.raises(RunDirectoryConflict, match=r"model.coupling: 'affine' "
+                     r"in the run, 'additive' now"):
+    run.check_claim(TrainConfig(model=ModelConfig(
+        filters=8, coupling="additive")).identity())
+
+
 def test_files_of_an_unrecorded_run_are_not_taken_over(tmp_path):
   run = RunDirectory(str(tmp_path))
   (tmp_path / "model.keras").write_bytes(b"weights")

@@ -86,17 +86,23 @@ class FlowBuilder:
     make_lu_weights: callable `(name, channels)` returning a built
       `LUWeights` layer for an invertible 1x1 convolution before a
       coupling on `channels` channels (Glow sec. 3.2), or None to leave it
-      out.
+      out; None (the paper's flow): no such factory.
     coupling: a key of `COUPLINGS`: "affine" (paper eq. 4) or "additive"
       (NICE).
+
+  Raises:
+    ValueError: for a coupling not in `COUPLINGS`.
   """
 
   def __init__(self, num_coupling_layers, make_network, make_moments,
-               make_lu_weights, coupling):
+               make_lu_weights=None, coupling="affine"):
+    if coupling not in COUPLINGS:
+      raise ValueError(f"coupling must be one of {tuple(COUPLINGS)}; got "
+                       f"{coupling!r}.")
     self._num_coupling_layers = num_coupling_layers
     self._make_network = make_network
     self._make_moments = make_moments
-    self._make_lu_weights = make_lu_weights
+    self._make_lu_weights = make_lu_weights or (lambda name, channels: None)
     self._coupling = COUPLINGS[coupling]
 
   def build(self, image_shape, num_scales, alpha, dtype):

@@ -19,6 +19,7 @@ import uuid
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.config import option
 from tfp_realnvp.distribute import STRATEGIES
 
@@ -391,11 +392,15 @@ class RunDirectory:
 
 
 def _recorded_identity(path):
+  """The identity run.json records; architecture fields added since it was written take their defaults (what that run used)."""
   try:
-    return read_json(path)["config"]
+    recorded = read_json(path)["config"]
   except (KeyError, TypeError) as error:
     raise RunDirectoryConflict(
         f"{path} is damaged (no configuration in it): {_WAYS_OUT}.") from error
+  if isinstance(recorded.get("model"), dict):
+    recorded["model"] = {**ModelConfig().to_dict(), **recorded["model"]}
+  return recorded
 
 
 def _differences(recorded, identity, prefix=""):

@@ -63,6 +63,14 @@ class AdditiveCoupling(MaskedCoupling):
   def _zero_log_det(self, tensor):
     return tf.zeros(tf.shape(tensor)[:-3], tensor.dtype)
 
+  def _forward_log_det_jacobian(self, x, conditional_input=None):
+    del conditional_input  # Zero without running the network.
+    return self._zero_log_det(x)
+
+  def _inverse_log_det_jacobian(self, y, conditional_input=None):
+    del conditional_input
+    return self._zero_log_det(y)
+
   def _augmented_forward(self, x, conditional_input=None):
     y = x + self._masked_shift(x, conditional_input)
     zero = self._zero_log_det(x)

@@ -12,10 +12,15 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 
+def _per_pixel(matrix, tensor):
+  """matrix [C, C] times every pixel's channel vector of `tensor` [..., C], as one matrix product."""
+  return tf.einsum("dc,...c->...d", matrix, tensor)
+
+
 class Invertible1x1Conv(tfp.bijectors.Bijector):
   """A learned C x C channel mixing applied at every pixel of [H, W, C] events (Glow eq. 9-10).
 
-  With W = P L (U + diag(s)) from an `LUWeights` layer, per pixel:
+  With W = P^T L (U + diag(s)) from an `LUWeights` layer, per pixel:
 
   ```none
   inverse (data -> latent):  x = W y
@@ -58,14 +63,14 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
         validate_args=self.validate_args), dtype)
 
   def _inverse(self, y):
-    return tf.linalg.matvec(self._matrix(y.dtype), y)
+    return _per_pixel(self._matrix(y.dtype), y)
 
   def _forward(self, x):
     inverse_matrix = tfp.math.lu_matrix_inverse(
         self._weights.packed_lower_upper(),
         tf.convert_to_tensor(self._weights.permutation),
         validate_args=self.validate_args)
-    return tf.linalg.matvec(tf.cast(inverse_matrix, x.dtype), x)
+    return _per_pixel(tf.cast(inverse_matrix, x.dtype), x)
 
   def _inverse_log_det_jacobian(self, y):
     pixels = tf.cast(tf.reduce_prod(tf.shape(y)[-3:-1]), y.dtype)

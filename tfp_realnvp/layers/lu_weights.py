@@ -7,37 +7,39 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
 class LUWeights(keras.layers.Layer):
-  """A C x C invertible matrix W = P L (U + diag(sign * exp(log_scale))) (Glow, Kingma & Dhariwal 2018, eq. 10).
+  """A C x C invertible matrix W = P^T L (U + diag(sign * exp(log_scale))) (Glow, Kingma & Dhariwal 2018, eq. 10).
 
   TFP bijectors are not tracked by Keras 3, so the weight of
   `tfp_realnvp.bijectors.Invertible1x1Conv` lives here, where `fit`,
   checkpoints and `.keras` files see it.
 
-  Weights (float32, not autocast under a mixed policy): `lower_upper`
+  Weights (of the policy's variable dtype, float32 under a mixed policy,
+  and not autocast): `lower_upper`
   [C, C], trainable, holds L's strictly lower part below the diagonal, U's
   strictly upper part above it, and log of the absolute values of s on the
   diagonal (so that W stays invertible: s never reaches 0); `sign` [C],
   non-trainable, the signs of s (+1 or -1); `permutation` [C] int32,
-  non-trainable, P as `tf.linalg.lu` gives it. When built, W is a random
-  rotation (Glow's initialization, seeded by Keras's global seed), split by
-  `tf.linalg.lu`.
+  non-trainable, as `tf.linalg.lu` gives it (P = eye[permutation], P W =
+  L U). When built (eagerly), W is a random orthogonal matrix (Glow's
+  initialization, seeded by Keras's global seed), split by `tf.linalg.lu`
+  in float64.
   """
 
   def build(self, input_shape):
     """Creates the weights for inputs (..., C)."""
     channels = int(input_shape[-1])
-    rotation = keras.initializers.Orthogonal()((channels, channels))
-    lower_upper, permutation = tf.linalg.lu(tf.cast(rotation, tf.float64))
+    rotation = keras.initializers.Orthogonal()((channels, channels),
+                                               dtype="float64")
+    lower_upper, permutation = tf.linalg.lu(rotation)
     diagonal = np.diag(lower_upper.numpy())
     parameters = lower_upper.numpy()
     np.fill_diagonal(parameters, np.log(np.abs(diagonal)))
     self.lower_upper = self.add_weight(
         shape=(channels, channels), autocast=False, name="lower_upper",
-        initializer=keras.initializers.Constant(parameters.astype(np.float32)))
+        initializer=keras.initializers.Constant(parameters))
     self.sign = self.add_weight(
         shape=(channels,), trainable=False, autocast=False, name="sign",
-        initializer=keras.initializers.Constant(
-            np.sign(diagonal).astype(np.float32)))
+        initializer=keras.initializers.Constant(np.sign(diagonal)))
     self.permutation = self.add_weight(
         shape=(channels,), dtype="int32", trainable=False, name="permutation",
         initializer=keras.initializers.Constant(permutation.numpy()))

@@ -1,4 +1,4 @@
-"""The s/t network of an affine coupling: a ResNet with weight normalization (paper sec. 4.1)."""
+"""The s/t network of an affine (or, t alone, an additive) coupling: a ResNet with weight normalization (paper sec. 4.1)."""
 
 import keras
 from keras import ops
@@ -8,7 +8,7 @@ from tfp_realnvp.layers.weight_norm_conv import WeightNormConv2D
 
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
 class ShiftAndLogScaleResNet(keras.layers.Layer):
-  """Computes (log_scale, shift) for an affine coupling.
+  """Computes (log_scale, shift) for an affine coupling (shift alone for an additive one).
 
   ```none
   h = conv3x3(input) [+ dense(conditional_input) broadcast over H, W]
