@@ -518,31 +518,33 @@ def policy_figures(figures):
   return figures
 
 
-def cpu_16_bit_flags():
-  """{flag: present} for CPU_16_BIT_FLAGS, from /proc/cpuinfo; {} where it cannot be read."""
+def cpuinfo_value(key):
+  """The value of the first `key` line of /proc/cpuinfo, or None where there is none."""
   try:
     with open("/proc/cpuinfo", encoding="utf-8") as file:
-      flags = next(line.split(":", 1)[1].split() for line in file
-                   if line.startswith("flags"))
+      return next(line.split(":", 1)[1].strip() for line in file
+                  if line.startswith(key))
   except (OSError, StopIteration):
+    return None
+
+
+def cpu_16_bit_flags():
+  """{flag: present} for CPU_16_BIT_FLAGS, from /proc/cpuinfo; {} where it cannot be read."""
+  flags = cpuinfo_value("flags")
+  if flags is None:
     return {}
-  return {flag: flag in flags for flag in CPU_16_BIT_FLAGS}
+  return {flag: flag in flags.split() for flag in CPU_16_BIT_FLAGS}
 
 
 def machine_description():
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
-  cpu = platform.processor() or "unknown CPU"
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as file:
-      cpu = next(line.split(":", 1)[1].strip() for line in file
-                 if line.startswith("model name"))
-  except (OSError, StopIteration):
-    pass
+  cpu = (cpuinfo_value("model name") or platform.processor()
+         or "unknown CPU")
   return {"cpu": cpu, "cpu_flags": cpu_16_bit_flags(), "cores": os.cpu_count(),
-          "gpus": len(
-      tf.config.list_physical_devices("GPU")), "python": platform.python_version(),
+          "gpus": len(tf.config.list_physical_devices("GPU")),
+          "python": platform.python_version(),
           "tensorflow": tf.__version__, "keras": keras.__version__,
           "tensorflow_probability": tfp.__version__}
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tfp_realnvp
+from tfp_realnvp.architecture import COUPLINGS
 from tfp_realnvp.config import Choices
 from tfp_realnvp.config import Interval
 from tfp_realnvp.config import ModelConfig
@@ -72,6 +73,9 @@ def test_values_are_stored_as_the_field_type():
   assert type(from_numpy.num_scales) is int and from_numpy.num_scales == 2
   assert type(from_numpy.alpha) is float and from_numpy.alpha == 0.25
   assert from_numpy.batch_norm is False
+  # Every coupling the configuration accepts has its bijector.
+  coupling_field = {f.name: f for f in dataclasses.fields(ModelConfig)}["coupling"]
+  assert set(coupling_field.metadata["valid"].values) == set(COUPLINGS)
   # Today's model is the paper's: affine couplings, no 1x1 convolutions.
   assert (ModelConfig().coupling, ModelConfig().invertible_1x1_conv) == (
       "affine", False)

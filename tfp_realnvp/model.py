@@ -12,6 +12,7 @@ from tfp_realnvp import presets
 from tfp_realnvp import validation
 from tfp_realnvp._compat import BuildWithoutDataBatch
 from tfp_realnvp._compat import in_multi_worker_mode
+from tfp_realnvp.architecture import COUPLINGS
 from tfp_realnvp.architecture import FlowBuilder
 from tfp_realnvp.architecture import scale_shapes
 from tfp_realnvp.bijectors import Conditioned
@@ -128,7 +129,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         num_res_blocks=self.config.num_res_blocks,
         conditional_dims=self.num_classes,
         scale_regularizer=self._scale_regularizer(),
-        shift_only=self.config.coupling == "additive", name=name)
+        shift_only=COUPLINGS[self.config.coupling].shift_only, name=name)
     network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
     self.coupling_networks.append(network)
     return network

@@ -28,6 +28,8 @@ class AdditiveCoupling(MaskedCoupling):
   Keyword arguments: `conditional_input`, as `MaskedCoupling`'s.
   """
 
+  shift_only = True
+
   def __init__(self, mask, shift_fn, validate_args=False,
                name="additive_coupling"):
     """Builds the coupling.

@@ -96,6 +96,8 @@ class MaskedCoupling(AugmentedBijector):
   """
 
   accepted_kwargs = ("conditional_input",)
+  #: Whether the network gives t alone (`ShiftAndLogScaleResNet(shift_only=)`).
+  shift_only = False
 
   def __init__(self, mask, network, validate_args, parameters, name):
     """Stores the mask and the network.

@@ -56,21 +56,19 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
     """The `LUWeights` layer holding W."""
     return self._weights
 
-  def _matrix(self, dtype):
-    return tf.cast(tfp.math.lu_reconstruct(
+  def _from_factors(self, lu_function, dtype):
+    """`lu_function` (a `tfp.math` LU function) of W's factors, cast to `dtype`."""
+    return tf.cast(lu_function(
         self._weights.packed_lower_upper(),
         tf.convert_to_tensor(self._weights.permutation),
         validate_args=self.validate_args), dtype)
 
   def _inverse(self, y):
-    return _per_pixel(self._matrix(y.dtype), y)
+    return _per_pixel(self._from_factors(tfp.math.lu_reconstruct, y.dtype), y)
 
   def _forward(self, x):
-    inverse_matrix = tfp.math.lu_matrix_inverse(
-        self._weights.packed_lower_upper(),
-        tf.convert_to_tensor(self._weights.permutation),
-        validate_args=self.validate_args)
-    return _per_pixel(tf.cast(inverse_matrix, x.dtype), x)
+    return _per_pixel(
+        self._from_factors(tfp.math.lu_matrix_inverse, x.dtype), x)
 
   def _inverse_log_det_jacobian(self, y):
     pixels = tf.cast(tf.reduce_prod(tf.shape(y)[-3:-1]), y.dtype)
