@@ -10,9 +10,11 @@ import pytest
 
 import tfp_realnvp
 from tfp_realnvp.architecture import COUPLINGS
+from tfp_realnvp.architecture import NORMALIZATIONS
 from tfp_realnvp.config import Choices
 from tfp_realnvp.config import Interval
 from tfp_realnvp.config import ModelConfig
+from tfp_realnvp.dequantization import DEQUANTIZATIONS
 
 DATA = Path(__file__).parent / "data"
 #: Written by version 0.1.0 (commit d4346ed) from a 4x4x1 model of 3 classes
@@ -41,9 +43,15 @@ def test_every_field_declares_help_a_type_and_a_valid_default():
     ("num_res_blocks", -1, r"num_res_blocks must be in \[0, inf\)"),
     ("filters", 2.5, "filters must be an int; got 2.5"),
     ("filters", "32", "filters must be an int"),
-    ("batch_norm", "yes", "batch_norm must be True or False"),
-    ("batch_norm", "True", "batch_norm must be True or False"),
-    ("batch_norm", 2, "batch_norm must be True or False"),
+    ("normalization", "batchnorm", r"normalization must be one of "
+     r"\{batch_norm, actnorm, none\}; got 'batchnorm'"),
+    ("normalization", False, "normalization must be one of"),
+    ("dequantization", "gaussian", r"dequantization must be one of "
+     r"\{uniform, variational\}; got 'gaussian'"),
+    ("dequantization_coupling_layers", 0,
+     r"dequantization_coupling_layers must be in \[1, inf\)"),
+    ("dequantization_filters", 0, r"dequantization_filters must be in"),
+    ("dequantization_res_blocks", -1, r"dequantization_res_blocks must be in"),
     ("num_scales", np.bool_(True), "num_scales must be an int"),
     ("batch_norm_momentum", 1.0, r"batch_norm_momentum must be in \[0, 1\)"),
     ("alpha", 0.5, r"alpha must be in \(0, 0.5\); got 0.5"),
@@ -63,19 +71,29 @@ def test_invalid_values_are_named_with_their_range(name, value, message):
 
 
 def test_values_are_stored_as_the_field_type():
-  config = ModelConfig(filters=8.0, l2_regularization=0, batch_norm=1)
+  config = ModelConfig(filters=8.0, l2_regularization=0,
+                       invertible_1x1_conv=1)
   assert type(config.filters) is int and type(config.l2_regularization) is float
-  assert config.batch_norm is True
+  assert config.invertible_1x1_conv is True
   assert ModelConfig(**config.to_dict()) == config
   # numpy scalars, e.g. from arrays or the tuner, become Python values.
   from_numpy = ModelConfig(num_scales=np.int64(2), alpha=np.float32(0.25),
-                           batch_norm=np.bool_(False))
+                           invertible_1x1_conv=np.bool_(False))
   assert type(from_numpy.num_scales) is int and from_numpy.num_scales == 2
   assert type(from_numpy.alpha) is float and from_numpy.alpha == 0.25
-  assert from_numpy.batch_norm is False
+  assert from_numpy.invertible_1x1_conv is False
   # Every coupling the configuration accepts has its bijector.
   coupling_field = {f.name: f for f in dataclasses.fields(ModelConfig)}["coupling"]
   assert set(coupling_field.metadata["valid"].values) == set(COUPLINGS)
+  # So does every normalization and every dequantization.
+  fields = {f.name: f for f in dataclasses.fields(ModelConfig)}
+  assert set(fields["normalization"].metadata["valid"].values) == set(
+      NORMALIZATIONS)
+  assert set(fields["dequantization"].metadata["valid"].values) == set(
+      DEQUANTIZATIONS)
+  # The paper's recipe stays the default configuration.
+  assert (ModelConfig().normalization, ModelConfig().dequantization) == (
+      "batch_norm", "uniform")
   # Today's model is the paper's: affine couplings, no 1x1 convolutions.
   assert (ModelConfig().coupling, ModelConfig().invertible_1x1_conv) == (
       "affine", False)
@@ -99,7 +117,7 @@ def test_split_kwargs_separates_hyperparameters():
 
 def test_the_model_is_built_from_its_config_and_keyword_arguments():
   config = ModelConfig(num_scales=2, num_coupling_layers=1, num_res_blocks=1,
-                       filters=4, batch_norm=False, alpha=0.1)
+                       filters=4, normalization="none", alpha=0.1)
   model = tfp_realnvp.RealNVP((8, 8, 1), config=config, filters=6)
   assert model.config == dataclasses.replace(config, filters=6)
   assert not model.batch_norm_moments
@@ -135,3 +153,29 @@ def test_config_json_and_checkpoints_of_version_0_1_0_still_load():
   assert model.config.batch_norm_momentum == 0.8
   np.testing.assert_allclose(model.log_prob(pixels, labels).numpy(), log_prob,
                              rtol=1e-6)
+
+
+@pytest.mark.parametrize("legacy, normalization", [
+    (True, "batch_norm"), (False, "none"), (np.bool_(False), "none"),
+    (1, "batch_norm")])
+def test_the_batch_norm_flag_of_earlier_versions_becomes_normalization(
+    legacy, normalization):
+  model = tfp_realnvp.RealNVP((8, 8, 1), num_scales=1, num_coupling_layers=1,
+                              num_res_blocks=0, filters=2, batch_norm=legacy)
+  assert model.config.normalization == normalization
+  assert "batch_norm" not in model.get_config()
+  assert ModelConfig.upgraded({"batch_norm": legacy, "filters": 3}) == {
+      "normalization": normalization, "filters": 3}
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"batch_norm": "yes"}, "batch_norm must be True or False; got 'yes'"),
+    ({"batch_norm": 2}, "batch_norm must be True or False; got 2"),
+    ({"batch_norm": True, "normalization": "actnorm"},
+     "batch_norm and normalization are the same setting"),
+])
+def test_legacy_values_without_a_translation_are_named(fields, message):
+  with pytest.raises(ValueError, match=message):
+    ModelConfig.upgraded(fields)
+  with pytest.raises(ValueError, match=message):
+    tfp_realnvp.RealNVP((8, 8, 1), **fields)

@@ -2,6 +2,7 @@
 
 import tensorflow_probability as tfp
 
+from tfp_realnvp.bijectors import ActNorm
 from tfp_realnvp.bijectors import AdditiveCoupling
 from tfp_realnvp.bijectors import AffineCoupling
 from tfp_realnvp.bijectors import BatchNormalization
@@ -15,6 +16,10 @@ tfb = tfp.bijectors
 
 #: The coupling laws (`ModelConfig.coupling`) and their bijectors.
 COUPLINGS = {"affine": AffineCoupling, "additive": AdditiveCoupling}
+#: The normalizations after each coupling (`ModelConfig.normalization`) and
+#: their bijectors (None: no normalization).
+NORMALIZATIONS = {"batch_norm": BatchNormalization, "actnorm": ActNorm,
+                  "none": None}
 
 
 def max_num_scales(image_shape):
@@ -80,30 +85,39 @@ class FlowBuilder:
       network for a coupling on `event_shape` (H, W, C), called as
       the coupling describes (`ShiftAndLogScaleResNet`; with
       `shift_only=True` for an additive coupling).
-    make_moments: callable `(name, channels)` returning a built
-      `MovingMoments` layer for the batch normalization after a coupling on
-      `channels` channels, or None to leave batch normalization out.
+    make_normalization_weights: callable `(name, channels)` returning the
+      built layer of the normalization after a coupling on `channels`
+      channels: `MovingMoments` for "batch_norm", `ActNormWeights` for
+      "actnorm" (not called for "none").
     make_lu_weights: callable `(name, channels)` returning a built
       `LUWeights` layer for an invertible 1x1 convolution before a
       coupling on `channels` channels (Glow sec. 3.2), or None to leave it
       out; None (the paper's flow): no such factory.
     coupling: a key of `COUPLINGS`: "affine" (paper eq. 4) or "additive"
       (NICE).
+    normalization: a key of `NORMALIZATIONS`: "batch_norm" (paper sec.
+      3.7), "actnorm" (Glow sec. 3.1) or "none".
 
   Raises:
-    ValueError: for a coupling not in `COUPLINGS`.
+    ValueError: for a coupling not in `COUPLINGS` or a normalization not in
+      `NORMALIZATIONS`.
   """
 
-  def __init__(self, num_coupling_layers, make_network, make_moments,
-               make_lu_weights=None, coupling="affine"):
-    if coupling not in COUPLINGS:
-      raise ValueError(f"coupling must be one of {tuple(COUPLINGS)}; got "
-                       f"{coupling!r}.")
+  def __init__(self, num_coupling_layers, make_network,
+               make_normalization_weights, make_lu_weights=None,
+               coupling="affine", normalization="batch_norm"):
+    for kind, value, table in (("coupling", coupling, COUPLINGS),
+                               ("normalization", normalization,
+                                NORMALIZATIONS)):
+      if value not in table:
+        raise ValueError(f"{kind} must be one of {tuple(table)}; got "
+                         f"{value!r}.")
     self._num_coupling_layers = num_coupling_layers
     self._make_network = make_network
-    self._make_moments = make_moments
+    self._make_normalization_weights = make_normalization_weights
     self._make_lu_weights = make_lu_weights or (lambda name, channels: None)
     self._coupling = COUPLINGS[coupling]
+    self._normalization = normalization
 
   def build(self, image_shape, num_scales, alpha, dtype):
     """Returns the flow as a `tfb.Chain`: forward maps latents to pixels.
@@ -113,8 +127,9 @@ class FlowBuilder:
     scale 0. Scale k < last: checkerboard couplings, squeeze, channel
     couplings, factor out the first half of the channels (the rest go to
     scale k+1), unsqueeze. The last scale: one more checkerboard coupling than the others.
-    Each coupling is preceded by an invertible 1x1 convolution and followed
-    by batch normalization when they are enabled.
+    Each coupling is preceded by an invertible 1x1 convolution when it is
+    enabled and followed by the normalization (batch norm or actnorm)
+    unless it is "none".
 
     Args:
       image_shape: (H, W, C) of the images.
@@ -166,7 +181,9 @@ class FlowBuilder:
       network = self._make_network(f"{name}_network", event_shape)
       steps.append(self._coupling(make_mask(mask_type, event_shape, i % 2),
                                   network, name=f"{name}_coupling"))
-      moments = self._make_moments(f"{name}_moments", event_shape[-1])
-      if moments is not None:
-        steps.append(BatchNormalization(moments, name=f"{name}_batch_norm"))
+      normalization = NORMALIZATIONS[self._normalization]
+      if normalization is not None:
+        steps.append(normalization(
+            self._make_normalization_weights(name, event_shape[-1]),
+            name=f"{name}_{self._normalization}"))
     return steps

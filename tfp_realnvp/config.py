@@ -142,8 +142,12 @@ class ModelConfig:
       CIFAR-10, 4 for 32x32 ImageNet, 2 for 64x64 images).
     filters: int >= 1, feature maps of the s/t networks (paper: 32; 64 for
       CIFAR-10).
-    batch_norm: whether every coupling is followed by batch normalization
-      with running averages (paper sec. 3.7).
+    normalization: what follows every coupling: "batch_norm" (paper sec.
+      3.7: batch statistics in training, running averages otherwise),
+      "actnorm" (Glow sec. 3.1: a per-channel scale and bias, initialized
+      from the first training batch to give zero mean and unit variance,
+      then trained) or "none". Configurations of version 0.2.0 and earlier
+      said `batch_norm=True` or `False` (`LEGACY_FIELDS`).
     batch_norm_momentum: float in [0, 1), momentum of the running averages
       (0.9: they follow the weights within ~10 steps, so held-out figures
       early in training are not distorted by stale statistics).
@@ -160,6 +164,14 @@ class ModelConfig:
     invertible_1x1_conv: whether every coupling is preceded by a learned
       invertible 1x1 convolution mixing the channels (Glow, Kingma &
       Dhariwal 2018 sec. 3.2; LU-parameterized).
+    dequantization: "uniform" (the paper's U[0, 1) noise) or "variational"
+      (Flow++, Ho et al. 2019 sec. 3.1: the noise is drawn from a flow
+      q(u | x) trained with the model; `tfp_realnvp.dequantization`).
+    dequantization_coupling_layers: int >= 1, affine couplings of the
+      variational dequantization's flow q.
+    dequantization_filters: int >= 1, feature maps of q's s/t networks.
+    dequantization_res_blocks: int >= 0, residual blocks of q's s/t
+      networks.
 
   Raises:
     ValueError: a value of the wrong type or outside its valid range, naming
@@ -177,9 +189,10 @@ class ModelConfig:
   filters: int = hyperparameter(
       32, "feature maps of the s/t networks (paper: 32; 64 for CIFAR-10)",
       Interval(1), "choice")
-  batch_norm: bool = hyperparameter(
-      True, "batch normalization with running averages after every "
-      "coupling (paper sec. 3.7)")
+  normalization: str = hyperparameter(
+      "batch_norm", "after every coupling: batch_norm (running averages, "
+      "paper sec. 3.7), actnorm (Glow sec. 3.1) or none",
+      Choices(("batch_norm", "actnorm", "none")))
   batch_norm_momentum: float = hyperparameter(
       0.9, "momentum of batch normalization's running averages",
       Interval(0.0, 1.0, high_open=True))
@@ -196,6 +209,19 @@ class ModelConfig:
   invertible_1x1_conv: bool = hyperparameter(
       False, "a learned invertible 1x1 convolution before every coupling "
       "(Glow sec. 3.2)")
+  dequantization: str = hyperparameter(
+      "uniform", "noise added to integer pixels: uniform (the paper's) or "
+      "variational (a flow q(u | x), Flow++ sec. 3.1)",
+      Choices(("uniform", "variational")))
+  dequantization_coupling_layers: int = hyperparameter(
+      2, "affine couplings of the variational dequantization's flow",
+      Interval(1), "range")
+  dequantization_filters: int = hyperparameter(
+      32, "feature maps of the variational dequantization's s/t networks",
+      Interval(1), "choice")
+  dequantization_res_blocks: int = hyperparameter(
+      1, "residual blocks of the variational dequantization's s/t networks",
+      Interval(0), "range")
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
@@ -223,9 +249,39 @@ class ModelConfig:
       (hyperparameters, rest): two new dicts; the first holds the entries
       named like `ModelConfig` fields, the second the others.
     """
+    kwargs = cls.upgraded(kwargs)
     names = set(cls.field_names())
     return ({key: value for key, value in kwargs.items() if key in names},
             {key: value for key, value in kwargs.items() if key not in names})
+
+  @staticmethod
+  def upgraded(fields):
+    """`fields` with the names of earlier versions replaced by today's (`LEGACY_FIELDS`).
+
+    Args:
+      fields: dict of field name -> value, e.g. a `get_config()` dict or a
+        run.json's model configuration of an earlier version.
+
+    Returns:
+      A new dict: `batch_norm=True`/`False` becomes
+      `normalization="batch_norm"`/`"none"`; other entries are kept.
+
+    Raises:
+      ValueError: a legacy field together with the field that replaced it,
+        or a legacy value that has no translation (naming both).
+    """
+    fields = dict(fields)
+    for legacy, (name, translation) in LEGACY_FIELDS.items():
+      if legacy not in fields:
+        continue
+      if name in fields:
+        raise ValueError(f"{legacy} and {name} are the same setting (version "
+                         f"0.2.0 called it {legacy}); give {name} alone.")
+      value = fields.pop(legacy)
+      if str(value) not in translation:
+        raise ValueError(f"{legacy} must be True or False; got {value!r}.")
+      fields[name] = translation[str(value)]
+    return fields
 
   def to_dict(self):
     """The fields as a JSON-serializable dict (field name -> value).
@@ -234,6 +290,15 @@ class ModelConfig:
       dict; `ModelConfig(**config.to_dict()) == config`.
     """
     return dataclasses.asdict(self)
+
+
+#: Fields of earlier versions, each legacy name mapped to today's field and
+#: a table from str(legacy value) to today's value; read by
+#: `ModelConfig.upgraded`.
+LEGACY_FIELDS = {
+    "batch_norm": ("normalization", {"True": "batch_norm", "1": "batch_norm",
+                                     "False": "none", "0": "none"}),
+}
 
 
 def _checked(field, value):

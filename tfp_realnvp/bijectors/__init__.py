@@ -1,5 +1,6 @@
 """Real NVP bijectors. `forward` maps latent -> data (TFP convention)."""
 
+from tfp_realnvp.bijectors.actnorm import ActNorm
 from tfp_realnvp.bijectors.additive_coupling import AdditiveCoupling
 from tfp_realnvp.bijectors.batch_norm import BatchNormalization
 from tfp_realnvp.bijectors.conditioned import Conditioned
@@ -14,7 +15,7 @@ from tfp_realnvp.bijectors.routing import route_kwargs
 from tfp_realnvp.bijectors.squeeze import squeeze
 
 __all__ = [
-    "AdditiveCoupling", "AffineCoupling", "BatchNormalization", "Conditioned",
+    "ActNorm", "AdditiveCoupling", "AffineCoupling", "BatchNormalization", "Conditioned",
     "FactorOut", "Invertible1x1Conv",
     "channel_mask", "checkerboard_mask", "logit_transform", "make_mask",
     "route_kwargs", "squeeze",

@@ -11,7 +11,8 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
   """Computes (log_scale, shift) for an affine coupling (shift alone for an additive one).
 
   ```none
-  h = conv3x3(input) [+ dense(conditional_input) broadcast over H, W]
+  h = conv3x3(input [, spatial conditional_input])
+        [+ dense(vector conditional_input) broadcast over H, W]
   h = h + conv3x3(relu(conv3x3(relu(h))))     (num_res_blocks times)
   raw_s, t = split(conv3x3_zero_init(relu(h)))
   log_scale = scale * tanh(raw_s)             (bounded, paper sec. 4.1)
@@ -25,14 +26,16 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
   gives t alone, there is no `scale`, and log_scale is None.
 
   Call: `layer(inputs, conditional_input=None)` with inputs [N, H, W, C_in]
-  float and conditional_input [N, K] float (required iff `conditional_dims`
-  was given); returns `(log_scale, shift)`, each [N, H, W, output_channels]
-  (log_scale None with `shift_only`).
+  float and conditional_input either a vector [N, K] float (required iff
+  `conditional_dims` was given: a bias of the first hidden layer) or a
+  spatial one [N, H, W, K] float (required iff `conditional_channels` was
+  given: concatenated to the inputs); returns `(log_scale, shift)`, each
+  [N, H, W, output_channels] (log_scale None with `shift_only`).
   """
 
   def __init__(self, output_channels, filters=32, num_res_blocks=4,
                conditional_dims=None, scale_regularizer=None,
-               shift_only=False, **kwargs):
+               shift_only=False, conditional_channels=None, **kwargs):
     """Args:
       output_channels: int >= 1, channels C of the coupling's event.
       filters: int >= 1, feature maps of the hidden convolutions.
@@ -45,10 +48,15 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
         convolutions that end its residual blocks and its tanh scale), or
         None.
       shift_only: whether the network computes t alone (additive coupling).
+      conditional_channels: int K >= 1 for a network conditioned on a
+        spatial input [N, H, W, K] (e.g. the image that the variational
+        dequantization's flow is conditioned on), else None; not together
+        with `conditional_dims`.
       **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
-      ValueError: if a size is out of range.
+      ValueError: if a size is out of range, or both kinds of conditional
+        input are asked for.
     """
     super().__init__(**kwargs)
     for arg_name, value, minimum in (("output_channels", output_channels, 1),
@@ -56,9 +64,14 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
                                      ("num_res_blocks", num_res_blocks, 0)):
       if int(value) < minimum:
         raise ValueError(f"{arg_name} must be >= {minimum}; got {value}.")
-    if conditional_dims is not None and int(conditional_dims) < 1:
-      raise ValueError(
-          f"conditional_dims must be None or >= 1; got {conditional_dims}.")
+    for arg_name, value in (("conditional_dims", conditional_dims),
+                            ("conditional_channels", conditional_channels)):
+      if value is not None and int(value) < 1:
+        raise ValueError(f"{arg_name} must be None or >= 1; got {value}.")
+    if conditional_dims is not None and conditional_channels is not None:
+      raise ValueError("A network takes a vector (conditional_dims) or a "
+                       "spatial (conditional_channels) conditional input, "
+                       "not both.")
     self.output_channels = int(output_channels)
     self.filters = int(filters)
     self.num_res_blocks = int(num_res_blocks)
@@ -66,6 +79,8 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
                              else int(conditional_dims))
     self.scale_regularizer = keras.regularizers.get(scale_regularizer)
     self.shift_only = bool(shift_only)
+    self.conditional_channels = (None if conditional_channels is None
+                                 else int(conditional_channels))
     self.input_conv = self._weight_norm_conv("input_conv")
     self.res_convs = [
         (self._weight_norm_conv(f"block{i}_conv0"),
@@ -87,7 +102,8 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
     """Builds every sub-layer for inputs [N, H, W, C_in] (and [N, K])."""
     input_shape = tuple(input_shape)
     hidden_shape = input_shape[:-1] + (self.filters,)
-    self.input_conv.build(input_shape)
+    self.input_conv.build(input_shape[:-1] + (
+        input_shape[-1] + (self.conditional_channels or 0),))
     for first, second in self.res_convs:
       first.build(hidden_shape)
       second.build(hidden_shape)
@@ -107,7 +123,8 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
       ValueError: conditional_input missing for a conditional network, or
         given to an unconditional one.
     """
-    hidden = self.input_conv(inputs)
+    hidden = self.input_conv(self._with_spatial_condition(inputs,
+                                                          conditional_input))
     hidden = hidden + self._conditional_bias(conditional_input, hidden.dtype)
     for first, second in self.res_convs:
       hidden = hidden + second(ops.relu(first(ops.relu(hidden))))
@@ -119,9 +136,19 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
         raw_log_scale)
     return log_scale, shift
 
+  def _with_spatial_condition(self, inputs, conditional_input):
+    if self.conditional_channels is None:
+      return inputs
+    if conditional_input is None:
+      raise ValueError(
+          f"This network is conditional: it needs conditional_input of shape "
+          f"[N, H, W, {self.conditional_channels}].")
+    return ops.concatenate(
+        [inputs, ops.cast(conditional_input, inputs.dtype)], axis=-1)
+
   def _conditional_bias(self, conditional_input, dtype):
     if self.conditional_dense is None:
-      if conditional_input is not None:
+      if conditional_input is not None and self.conditional_channels is None:
         raise ValueError("This network is unconditional; got a "
                          "conditional_input.")
       return ops.zeros((), dtype)
@@ -139,6 +166,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
                   num_res_blocks=self.num_res_blocks,
                   conditional_dims=self.conditional_dims,
                   shift_only=self.shift_only,
+                  conditional_channels=self.conditional_channels,
                   scale_regularizer=keras.regularizers.serialize(
                       self.scale_regularizer))
     return config
