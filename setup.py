@@ -8,7 +8,7 @@ DOCS_REQUIRES = ["sphinx>=8.1"]
 
 setup(
     name="tfp_realnvp",
-    version="0.2.0",
+    version="0.3.0",
     description="Real NVP (Dinh et al. 2017) as TFP bijectors and a Keras 3 model.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -44,7 +44,8 @@ def test_train_preset_sets_defaults_that_flags_override(tmp_path):
   config = metrics["config"]
   # From the preset (the demo's configuration):
   assert config["dataset"] == "mnist_bundled" and config["conditional"]
-  assert config["lr_schedule"] == "constant"
+  assert config["lr_schedule"] == "cosine"
+  assert config["model"]["dequantization"] == "variational"
   assert config["gradient_clip_norm"] == 100.0
   # From the flags:
   assert config["epochs"] == 1 and config["model"]["filters"] == 4
@@ -285,14 +286,20 @@ def test_every_model_config_field_is_settable_from_the_command_line(
   monkeypatch.setattr(cli, "train", fake_train)
   cli.main(["train", "--preset", "mnist_bundled", "--num-scales", "2",
             "--num-coupling-layers", "1", "--num-res-blocks", "0",
-            "--filters", "8", "--no-batch-norm", "--batch-norm-momentum",
-            "0.5", "--alpha", "0.1", "--l2-regularization", "1e-5",
-            "--coupling", "additive", "--invertible-1x1-conv"])
+            "--filters", "8", "--normalization", "actnorm",
+            "--batch-norm-momentum", "0.5", "--alpha", "0.1",
+            "--l2-regularization", "1e-5", "--coupling", "additive",
+            "--invertible-1x1-conv", "--dequantization", "variational",
+            "--dequantization-coupling-layers", "2",
+            "--dequantization-filters", "6",
+            "--dequantization-res-blocks", "0"])
   config = received["config"]
   assert config.model == ModelConfig(
       num_scales=2, num_coupling_layers=1, num_res_blocks=0, filters=8,
-      batch_norm=False, batch_norm_momentum=0.5, alpha=0.1,
-      l2_regularization=1e-5, coupling="additive", invertible_1x1_conv=True)
+      normalization="actnorm", batch_norm_momentum=0.5, alpha=0.1,
+      l2_regularization=1e-5, coupling="additive", invertible_1x1_conv=True,
+      dequantization="variational", dequantization_coupling_layers=2,
+      dequantization_filters=6, dequantization_res_blocks=0)
   assert config.preset == "mnist_bundled" and config.conditional
   # Without flags, the preset's architecture.
   cli.main(["train", "--preset", "cifar10"])
@@ -321,9 +328,16 @@ def test_tune_flags_fix_one_value_and_search_several(monkeypatch):
   assert config.search_space == {
       "num_scales": (1, 3), "num_coupling_layers": (1, 3),
       "num_res_blocks": (1, 4), "alpha": (0.05, 0.1)}
-  assert config.model.filters == 8 and config.model.batch_norm
+  assert config.model.filters == 8
+  assert config.model.normalization == ModelConfig().normalization
   assert not config.download
   cli.main(["tune", "--coupling", "affine", "additive",
             "--invertible-1x1-conv", "true", "--no-download"])
   assert received["config"].search_space["coupling"] == ("affine", "additive")
   assert received["config"].model.invertible_1x1_conv is True
+  cli.main(["tune", "--normalization", "batch_norm", "actnorm",
+            "--dequantization", "uniform", "variational", "--no-download"])
+  assert received["config"].search_space["normalization"] == (
+      "batch_norm", "actnorm")
+  assert received["config"].search_space["dequantization"] == (
+      "uniform", "variational")

@@ -25,7 +25,7 @@ def deterministic_noise(self, pixels):
   return tf.math.floormod(pixels * 0.618034 + 0.1, 1.0)
 
 
-def one_step_weights(strategy, monkeypatch, initial_weights=None):
+def one_step_weights(strategy, monkeypatch, initial_weights=None, **options):
   monkeypatch.setattr(tfp_realnvp.RealNVP, "_dequantization_noise",
                       deterministic_noise)
   rng = np.random.default_rng(0)
@@ -36,10 +36,13 @@ def one_step_weights(strategy, monkeypatch, initial_weights=None):
   with strategy.scope():
     model = tfp_realnvp.RealNVP(IMAGE_SHAPE, num_scales=2,
                                 num_coupling_layers=1, num_res_blocks=1,
-                                filters=4, num_classes=3)
+                                filters=4, num_classes=3,
+                                dequantization_coupling_layers=2,
+                                dequantization_filters=4, **options)
     if initial_weights is None:
       for weight in model.trainable_weights:
-        weight.assign(rng.normal(scale=0.1, size=weight.shape))
+        if "actnorm" not in weight.path:  # Initialized by the step.
+          weight.assign(rng.normal(scale=0.1, size=weight.shape))
     else:
       model.set_weights(initial_weights)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05))
@@ -48,14 +51,18 @@ def one_step_weights(strategy, monkeypatch, initial_weights=None):
   return before, model.get_weights(), history.history["loss"][0]
 
 
-def test_two_replicas_take_the_same_step_as_one_device(monkeypatch):
+@pytest.mark.parametrize("options", [
+    {}, dict(normalization="actnorm", dequantization="variational",
+             invertible_1x1_conv=True)], ids=["paper", "later_components"])
+def test_two_replicas_take_the_same_step_as_one_device(monkeypatch, options):
+  """Batch norm's and actnorm's statistics are the global batch's; the variational dequantization's gradients add up as on one device."""
   assert len(tf.config.list_logical_devices("CPU")) == 2
   before, single, single_loss = one_step_weights(get_strategy("default"),
-                                                 monkeypatch)
+                                                 monkeypatch, **options)
   mirrored = get_strategy("mirrored", ["/cpu:0", "/cpu:1"])
   assert mirrored.num_replicas_in_sync == 2
   _, replicated, replicated_loss = one_step_weights(mirrored, monkeypatch,
-                                                    before)
+                                                    before, **options)
   step = max(np.abs(a - b).max() for a, b in zip(single, before))
   assert step > 1e-3  # The step is large enough for a 2x scaling error to show.
   for expected, actual in zip(single, replicated):
@@ -133,6 +140,10 @@ def test_two_workers_finish_with_identical_weights_and_one_export(tmp_path):
              "--steps-per-epoch", "3", "--batch-size", "16",
              "--num-scales", "2", "--num-coupling-layers", "1",
              "--num-res-blocks", "1", "--filters", "4", "--conditional",
+             # Actnorm initializes from the global batch on both workers.
+             "--normalization", "actnorm", "--dequantization", "variational",
+             "--dequantization-coupling-layers", "2",
+             "--dequantization-filters", "4",
              "--output-dir", str(output_dir), "--export-dir", str(export_dir),
              "--model-name", "multi", "--verbose", "0"]
   processes = []
@@ -154,6 +165,8 @@ def test_two_workers_finish_with_identical_weights_and_one_export(tmp_path):
   other = load_keras_model(str(output_dir / "worker_1" / "model.keras"))
   for chief_weight, other_weight in zip(chief.get_weights(), other.get_weights()):
     np.testing.assert_array_equal(chief_weight, other_weight)
+  assert chief.actnorm_weights and all(
+      w.initialized.numpy() == 1 for w in chief.actnorm_weights)
   metrics = json.loads((output_dir / "metrics.json").read_text())
   assert metrics["num_replicas"] == 2
   assert sorted(os.listdir(export_dir / "multi")) == ["1"]

@@ -47,7 +47,7 @@ def identity_flow_path(tmp_path_factory):
   """An untrained model without batch norm: every coupling is the identity,
   so the density is the logit transform's pushforward of N(0, I)."""
   model = RealNVP((28, 28, 1), num_scales=2, num_coupling_layers=1,
-                  num_res_blocks=0, filters=4, batch_norm=False)
+                  num_res_blocks=0, filters=4, normalization="none")
   path = tmp_path_factory.mktemp("identity") / "model.keras"
   model.save(path)
   return str(path)
@@ -57,9 +57,10 @@ def test_identity_flow_matches_the_analytic_expected_bits_per_dim(
     identity_flow_path):
   scorer = loading.load(identity_flow_path)
   result = evaluation.evaluate_bits_per_dim(scorer, bundled_batches(),
-                                            noise_draws=4, verbose=0)
+                                            num_samples=4, verbose=0)
   exact = expected_bits_per_dim()
-  assert result["num_images"] == NUM_IMAGES and result["noise_draws"] == 4
+  assert result["num_images"] == NUM_IMAGES and result["num_samples"] == 4
+  assert result["dequantization"] == "uniform"
   # Monte Carlo error of one image's mean over 4 x 784 draws is ~0.005 bits.
   np.testing.assert_allclose(result["per_image"], exact, atol=0.03)
   assert abs(result["bits_per_dim"] - exact.mean()) < 0.004
@@ -76,7 +77,7 @@ def test_more_noise_draws_bring_each_image_closer_to_its_expectation(
   errors = {}
   for draws in (1, 16):
     result = evaluation.evaluate_bits_per_dim(scorer, bundled_batches(),
-                                              noise_draws=draws, verbose=0)
+                                              num_samples=draws, verbose=0)
     errors[draws] = np.sqrt(np.mean((result["per_image"] - exact)**2))
   # Root-mean-square error falls as 1/sqrt(draws): 4x from 1 to 16 draws.
   assert 2.5 < errors[1] / errors[16] < 6.5
@@ -84,10 +85,12 @@ def test_more_noise_draws_bring_each_image_closer_to_its_expectation(
 
 @pytest.fixture(scope="module")
 def conditional_paths(tmp_path_factory):
-  """A conditional model with random (non-identity) weights, as .keras and as SavedModel."""
+  """A conditional model with a variational dequantization and random (non-identity) weights, as .keras and as SavedModel."""
   keras.utils.set_random_seed(5)
   model = RealNVP((28, 28, 1), num_scales=2, num_coupling_layers=1,
-                  num_res_blocks=1, filters=8, num_classes=10)
+                  num_res_blocks=1, filters=8, num_classes=10,
+                  dequantization="variational",
+                  dequantization_coupling_layers=2, dequantization_filters=4)
   rng = np.random.default_rng(5)
   for variable in model.trainable_variables:
     variable.assign(variable.numpy() + 0.05 * rng.standard_normal(
@@ -102,12 +105,12 @@ def conditional_paths(tmp_path_factory):
 def test_saved_model_and_keras_file_give_the_same_figures(conditional_paths):
   keras_path, saved_model = conditional_paths
   results = [evaluation.evaluate_bits_per_dim(
-      loading.load(path), bundled_batches(), noise_draws=2, seed=9,
+      loading.load(path), bundled_batches(), num_samples=2, seed=9,
       verbose=0) for path in (keras_path, saved_model)]
   np.testing.assert_allclose(results[0]["per_image"],
                              results[1]["per_image"], rtol=1e-5)
   other_seed = evaluation.evaluate_bits_per_dim(
-      loading.load(keras_path), bundled_batches(), noise_draws=2,
+      loading.load(keras_path), bundled_batches(), num_samples=2,
       seed=10, verbose=0)
   assert not np.allclose(other_seed["per_image"], results[0]["per_image"],
                          rtol=1e-5)
@@ -131,8 +134,8 @@ def test_incompatible_models_and_arguments_raise(conditional_paths,
     evaluation.evaluate(saved_model, "celeb_a")
   with pytest.raises(ValueError, match=r"shape \(28, 28, 1\).*\(32, 32, 3\)"):
     evaluation.evaluate(identity_flow_path, "cifar10")
-  with pytest.raises(ValueError, match="noise_draws must be >= 1"):
-    evaluation.evaluate(identity_flow_path, "mnist_bundled", noise_draws=0)
+  with pytest.raises(ValueError, match="num_samples must be an int >= 1"):
+    evaluation.evaluate(identity_flow_path, "mnist_bundled", num_samples=0)
   with pytest.raises(ValueError, match="without saved_model.pb"):
     loading.load(tmp_path)
   with pytest.raises(OSError, match="No model file"):
@@ -143,12 +146,13 @@ def test_cli_evaluate_prints_mean_and_standard_error(conditional_paths,
                                                      capsys):
   _, saved_model = conditional_paths
   status = cli.main(["evaluate", saved_model, "--dataset", "mnist_bundled",
-                     "--noise-draws", "2", "--batch-size", "250",
+                     "--num-samples", "2", "--batch-size", "250",
                      "--verbose", "0"])
   assert status == 0
   summary = json.loads(capsys.readouterr().out)
   assert summary["split"] == "test" and summary["num_images"] == 500
-  assert summary["noise_draws"] == 2
+  assert summary["num_samples"] == 2
+  assert summary["dequantization"] == "variational"
   assert 0 < summary["standard_error"] < 0.1 * summary["bits_per_dim"]
 
 

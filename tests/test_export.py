@@ -1,6 +1,7 @@
 """SavedModel export: signatures, fresh-process loading, REST bodies, warm-up, bad requests."""
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -26,7 +27,7 @@ import serving_emulation
 
 IMAGE_SHAPE = (8, 8, 1)
 NUM_CLASSES = 10  # as MNIST, so that the README's examples apply
-SIGNATURES = ("log_prob", "sample", "encode", "decode")
+SIGNATURES = ("log_prob", "discrete_log_prob", "sample", "encode", "decode")
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 FRESH_PROCESS_SCRIPT = """
@@ -44,6 +45,8 @@ results["default_log_prob"] = default["log_prob"]
 results["latents"] = loaded.signatures["encode"](images=tf.constant(inputs["images"]), labels=labels)["latents"]
 results["decoded"] = loaded.signatures["decode"](latents=tf.constant(inputs["latents"]), labels=labels)["images"]
 results["cold_samples"] = loaded.signatures["sample"](temperature=tf.constant(inputs["cold"]), labels=labels)["images"]
+out = loaded.signatures["discrete_log_prob"](images=tf.constant(inputs["images"]), noise=tf.constant(inputs["noise"]), labels=labels)
+results["discrete_log_prob"], results["discrete_bits_per_dim"] = out["discrete_log_prob"], out["bits_per_dim"]
 assert "tensorflow_probability" not in sys.modules, "TFP was imported"
 assert "tfp_realnvp" not in sys.modules, "tfp_realnvp was imported"
 np.savez(sys.argv[3], **{k: v.numpy() for k, v in results.items()})
@@ -62,9 +65,11 @@ def perturb(model, seed=0):
 
 
 def perturbed_model():
+  """A conditional model whose dequantization is variational (a non-uniform q after `perturb`)."""
   return perturb(tfp_realnvp.RealNVP(
       IMAGE_SHAPE, num_scales=2, num_coupling_layers=1, num_res_blocks=1,
-      filters=4, num_classes=NUM_CLASSES))
+      filters=4, num_classes=NUM_CLASSES, dequantization="variational",
+      dequantization_coupling_layers=2, dequantization_filters=4))
 
 
 def tiny_model(seed):
@@ -105,6 +110,8 @@ def test_every_signature_matches_keras_in_a_process_without_tfp(exported,
   inputs["latents"] = np.random.default_rng(1).normal(
       size=latents.shape).astype(np.float32)
   inputs["cold"] = np.full(3, 1e-7, np.float32)
+  inputs["noise"] = np.random.default_rng(2).uniform(
+      0, 1, latents.shape).astype(np.float32)
   np.savez(tmp_path / "inputs.npz", **inputs)
   result = subprocess.run(
       [sys.executable, "-c", FRESH_PROCESS_SCRIPT, str(path),
@@ -124,6 +131,14 @@ def test_every_signature_matches_keras_in_a_process_without_tfp(exported,
   np.testing.assert_allclose(
       served["decoded"], model.decode(inputs["latents"], labels).numpy(),
       rtol=1e-5, atol=1e-4)
+  bound = model.log_importance_weight(images, inputs["noise"], labels).numpy()
+  np.testing.assert_allclose(served["discrete_log_prob"], bound, rtol=1e-6)
+  np.testing.assert_allclose(served["discrete_bits_per_dim"],
+                             -bound / (math.prod(IMAGE_SHAPE) * math.log(2)),
+                             rtol=1e-6)
+  # The noise matters (q is not uniform, and it is a density on [0, 1)).
+  assert np.abs(bound - model.log_prob(np.floor(images) + inputs["noise"],
+                                       labels).numpy()).min() > 1e-3
   # At temperature ~0 a sample is the decoded zero latent, a fixed image.
   zero = np.zeros_like(inputs["latents"])
   np.testing.assert_allclose(served["cold_samples"],
@@ -155,6 +170,7 @@ def test_rest_bodies_for_every_signature_run_through_the_saved_model(exported):
   model, loaded, _ = exported
   inputs = request_inputs(count=2)
   latents = model.encode(inputs["images"], inputs["labels"]).numpy()
+  noise = np.full(latents.shape, 0.25, np.float32)
   bodies = {
       "log_prob": request_body("log_prob", **inputs),
       "serving_default": request_body("serving_default", **inputs),
@@ -162,6 +178,8 @@ def test_rest_bodies_for_every_signature_run_through_the_saved_model(exported):
       "decode": request_body("decode", latents=latents, labels=inputs["labels"]),
       "sample": request_body("sample", temperature=[0.7, 1.0],
                              labels=inputs["labels"]),
+      "discrete_log_prob": request_body("discrete_log_prob", noise=noise,
+                                        **inputs),
   }
   expected_log_prob = model.log_prob(inputs["images"], inputs["labels"]).numpy()
   for name, body in bodies.items():
@@ -171,6 +189,11 @@ def test_rest_bodies_for_every_signature_run_through_the_saved_model(exported):
     if name in ("log_prob", "serving_default"):
       np.testing.assert_allclose([p["log_prob"] for p in predictions],
                                  expected_log_prob, rtol=1e-6)
+    elif name == "discrete_log_prob":
+      np.testing.assert_allclose(
+          [p["discrete_log_prob"] for p in predictions],
+          model.log_importance_weight(inputs["images"], noise,
+                                      inputs["labels"]).numpy(), rtol=1e-6)
     else:
       assert np.asarray(predictions).shape == (2,) + IMAGE_SHAPE, name
 
@@ -231,6 +254,12 @@ def test_warmup_records_are_prediction_logs_matching_the_signatures(exported):
     ("decode", dict(latents=np.zeros((1, 8, 8, 2), np.float32)),
      r"latents must have shape \[N, 8, 8, 1\]"),
     ("sample", dict(temperature=np.array([-1.0], np.float32)), "temperature"),
+    ("discrete_log_prob", dict(noise=np.full((1, 8, 8, 1), 1.0, np.float32)),
+     r"noise must lie in \[0, 1\)"),
+    ("discrete_log_prob", dict(noise=np.full((2, 8, 8, 1), 0.5, np.float32)),
+     "noise must have the shape of the images"),
+    ("discrete_log_prob", dict(noise=np.full((1, 8, 8), 0.5, np.float32)),
+     r"noise must have rank 4 \[N, 8, 8, 1\]; got shape \[1 8 8\]"),
     ("sample", dict(labels=np.array([-2], np.int64)), r"\[0, 10\)"),
     # Wrong ranks and empty batches are named as the Python API names them.
     ("log_prob", dict(images=np.full((1, 8, 8), 128.0, np.float32)),
@@ -263,7 +292,10 @@ def test_bad_requests_fail_with_invalid_argument(exported, signature, change,
   base = {"log_prob": dict(images=np.full((1, 8, 8, 1), 128.0, np.float32)),
           "encode": dict(images=np.full((1, 8, 8, 1), 128.0, np.float32)),
           "decode": dict(latents=np.zeros((1, 8, 8, 1), np.float32)),
-          "sample": dict(temperature=np.ones([1], np.float32))}[signature]
+          "sample": dict(temperature=np.ones([1], np.float32)),
+          "discrete_log_prob": dict(
+              images=np.full((1, 8, 8, 1), 128.0, np.float32),
+              noise=np.full((1, 8, 8, 1), 0.5, np.float32))}[signature]
   inputs = dict(base, labels=np.zeros([1], np.int64))
   inputs.update(change)
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
@@ -428,12 +460,17 @@ def test_export_refuses_a_name_that_is_not_one_directory(tmp_path, name):
   assert not any(tmp_path.iterdir())
 
 
-def test_a_model_beyond_the_paper_trains_saves_and_serves(tmp_path):
-  """Additive couplings and invertible 1x1 convolutions: fit moves their weights; .keras and SavedModel answer as the model."""
+@pytest.mark.parametrize("options", [
+    dict(coupling="additive", invertible_1x1_conv=True,
+         normalization="actnorm", dequantization="variational"),
+    dict(normalization="none", invertible_1x1_conv=True)],
+                         ids=["all_later_components", "no_normalization"])
+def test_a_model_beyond_the_paper_trains_saves_and_serves(tmp_path, options):
+  """Actnorm, 1x1 convolutions, additive couplings, variational dequantization: fit moves their weights; .keras and SavedModel answer as the model."""
   model = tfp_realnvp.RealNVP(
       IMAGE_SHAPE, num_scales=2, num_coupling_layers=1, num_res_blocks=1,
-      filters=4, num_classes=NUM_CLASSES, coupling="additive",
-      invertible_1x1_conv=True)
+      filters=4, num_classes=NUM_CLASSES, dequantization_coupling_layers=2,
+      dequantization_filters=4, **options)
   model.compile(optimizer=keras.optimizers.Adam(1e-2))
   before = [w.lower_upper.numpy() for w in model.lu_weights]
   inputs = request_inputs(count=16)
@@ -453,3 +490,22 @@ def test_a_model_beyond_the_paper_trains_saves_and_serves(tmp_path):
   loaded = tf.saved_model.load(export_saved_model(model, str(tmp_path), "m"))
   served = loaded.signatures["log_prob"](images=pixels, labels=labels)
   np.testing.assert_allclose(served["log_prob"].numpy(), expected, rtol=1e-5)
+  noise = tf.constant(np.random.default_rng(3).uniform(
+      0, 1, pixels.shape).astype(np.float32))
+  bound = model.log_importance_weight(pixels, noise, labels).numpy()
+  np.testing.assert_array_equal(
+      restored.log_importance_weight(pixels, noise, labels).numpy(), bound)
+  np.testing.assert_allclose(loaded.signatures["discrete_log_prob"](
+      images=pixels, noise=noise, labels=labels)["discrete_log_prob"].numpy(),
+                             bound, rtol=1e-5)
+  # Fit initialized every actnorm and trained q; the reloaded model keeps
+  # them (and is not initialized again).
+  for weights, trained in zip(restored.actnorm_weights, model.actnorm_weights):
+    assert weights.initialized.numpy() == 1.0
+    assert np.any(weights.log_scale.numpy() != 0.0)  # 0 before initializing
+    np.testing.assert_array_equal(weights.log_scale.numpy(),
+                                  trained.log_scale.numpy())
+  assert len(model.dequantization_networks) == 2 * (
+      options.get("dequantization") == "variational")
+  for network in model.dequantization_networks:
+    assert np.abs(network.output_conv.kernel.numpy()).max() > 1e-4

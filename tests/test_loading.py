@@ -143,7 +143,7 @@ def tiny_files(tmp_path_factory):
     ({"num_classes": None}, {"num_classes": NUM_CLASSES},
      r"the model has 8 weights the file lacks \(.*conditional_dense/vars/0 "
      r"\[3, 4\]"),
-    ({"batch_norm": True}, {"batch_norm": False},
+    ({"normalization": "batch_norm"}, {"normalization": "none"},
      r"the file has 8 weights the model lacks \(batch_norm_moments/"
      r"moving_moments/vars/0 \[1\]"),
     ({"filters": 4}, {"filters": 8},
@@ -186,7 +186,7 @@ def rewritten_keras_file(source, target, **config_changes):
 def test_a_keras_file_whose_config_does_not_match_its_weights_is_refused(
     tiny_files, tmp_path):
   _, keras_path, _, _ = tiny_files
-  for changes in ({"num_classes": None}, {"batch_norm": False}):
+  for changes in ({"num_classes": None}, {"normalization": "none"}):
     path = rewritten_keras_file(keras_path, tmp_path / "model.keras", **changes)
     with pytest.raises(ValueError, match=re.escape(
         f"{path} is damaged or unreadable: the config inside it does not "

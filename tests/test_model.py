@@ -74,13 +74,14 @@ def test_decode_inverts_encode(float64_policy, num_classes):
   assert np.abs(latents.numpy()).max() < 1e3
 
 
-# The components beyond the paper's recipe (issue 17), each with the rest of
-# the paper's model: additive coupling, invertible 1x1 convolutions, both.
+# Every combination of the flow's options (issue 17: normalization, 1x1
+# convolutions, coupling law), each with the rest of the paper's model.
 BEYOND_THE_PAPER = {
-    "additive": dict(coupling="additive"),
-    "1x1_conv": dict(invertible_1x1_conv=True),
-    "additive_1x1_conv": dict(coupling="additive", invertible_1x1_conv=True),
-}
+    f"{normalization}-{'1x1' if conv else 'no_1x1'}-{coupling}": dict(
+        normalization=normalization, invertible_1x1_conv=conv,
+        coupling=coupling)
+    for normalization in ("batch_norm", "actnorm", "none")
+    for conv in (False, True) for coupling in ("affine", "additive")}
 
 
 @pytest.mark.parametrize("options", BEYOND_THE_PAPER.values(),
@@ -96,15 +97,19 @@ def test_every_component_keeps_the_change_of_variables(float64_policy,
                              prior + log_det, rtol=1e-9, atol=1e-8)
   decoded = model.decode(tf.constant(latents), labels).numpy()
   np.testing.assert_allclose(decoded, pixels, rtol=0, atol=1e-9)
-  if options.get("invertible_1x1_conv"):
-    assert len(model.lu_weights) == len(model.coupling_networks)
-  if options.get("coupling") == "additive":
-    assert all(network.shift_only for network in model.coupling_networks)
+  couplings = len(model.coupling_networks)
+  assert len(model.lu_weights) == couplings * options["invertible_1x1_conv"]
+  assert all(network.shift_only == (options["coupling"] == "additive")
+             for network in model.coupling_networks)
+  assert len(model.batch_norm_moments) == couplings * (
+      options["normalization"] == "batch_norm")
+  assert len(model.actnorm_weights) == couplings * (
+      options["normalization"] == "actnorm")
 
 
 def test_additive_couplings_preserve_volume(float64_policy):
   """Without batch norm and 1x1 convolutions, only the logit transform changes volume."""
-  model = perturbed_model(coupling="additive", batch_norm=False)
+  model = perturbed_model(coupling="additive", normalization="none")
   pixels, labels = random_pixels(2), np.array([0, 2])
   alpha = model.config.alpha
   p = alpha + (1 - 2 * alpha) * pixels / 256.0
@@ -147,7 +152,7 @@ def test_new_weights_are_never_served_from_the_bijector_cache():
 
 def test_fresh_model_is_the_logit_transform_then_batch_norm_identity():
   model = tfp_realnvp.RealNVP(SMALL_SHAPE, num_scales=2, num_coupling_layers=1,
-                              num_res_blocks=1, filters=4, batch_norm=False)
+                              num_res_blocks=1, filters=4, normalization="none")
   pixels = random_pixels(2).astype(np.float32)
   alpha = 0.05
   p = alpha + (1 - 2 * alpha) * pixels / 256.0
@@ -527,3 +532,65 @@ def test_without_l2_there_is_no_penalty():
   with pytest.raises(ValueError,
                      match=r"l2_regularization must be in \[0, inf\); got -1.0"):
     tfp_realnvp.RealNVP((8, 8, 1), l2_regularization=-1.0)
+
+
+def tiny_images(count, seed, shape=(4, 6, 3)):
+  return np.random.default_rng(seed).integers(0, 256, (count,) + shape).astype(
+      np.uint8)
+
+
+def test_every_combination_of_options_trains_and_reloads(tmp_path):
+  """dequantization x normalization x 1x1 convolutions x coupling: one training step each (eagerly, to keep it quick), then a .keras round trip."""
+  images, labels = tiny_images(4, 0), np.array([0, 1, 2, 0])
+  for index, options in enumerate(
+      dict(dequantization=dequantization, **flow_options)
+      for dequantization in ("uniform", "variational")
+      for flow_options in BEYOND_THE_PAPER.values()):
+    model = tfp_realnvp.RealNVP(
+        (4, 6, 3), num_classes=NUM_CLASSES, num_scales=1,
+        num_coupling_layers=1, num_res_blocks=1, filters=4,
+        dequantization_coupling_layers=1, dequantization_filters=4,
+        **options)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
+    logs = model.train_on_batch(images, labels, return_dict=True)
+    assert np.isfinite(logs["bits_per_dim"]), options
+    # The first step moves every network's zero-initialized last layer.
+    for network in model.coupling_networks + model.dequantization_networks:
+      assert np.abs(network.output_conv.kernel.numpy()).max() > 0, options
+    assert all(w.initialized.numpy() == 1 for w in model.actnorm_weights)
+    path = str(tmp_path / f"{index}.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert restored.config == model.config
+    np.testing.assert_array_equal(
+        restored.discrete_log_prob(images, labels, seed=1).numpy(),
+        model.discrete_log_prob(images, labels, seed=1).numpy())
+
+
+@pytest.mark.parametrize("reload", ["keras_file", "checkpoint"])
+def test_actnorm_is_initialized_by_the_first_batch_and_never_again(tmp_path,
+                                                                 reload):
+  model = tfp_realnvp.RealNVP((4, 6, 3), num_scales=2, num_coupling_layers=1,
+                              num_res_blocks=1, filters=4,
+                              normalization="actnorm")
+  assert len(model.actnorm_weights) == 4
+  assert all(w.initialized.numpy() == 0 for w in model.actnorm_weights)
+  # A zero learning rate: only the initialization changes weights.
+  model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))
+  model.fit(tiny_images(8, 1), batch_size=8, epochs=1, verbose=0)
+  initialized = [w.numpy().copy() for w in model.weights]
+  first = model.actnorm_weights[0]
+  assert first.initialized.numpy() == 1.0
+  assert np.abs(first.log_scale.numpy()).min() > 0.1  # Logits' std != 1.
+  if reload == "keras_file":
+    model.save(tmp_path / "model.keras")
+    model = keras.models.load_model(tmp_path / "model.keras")
+  else:
+    model.save_weights(tmp_path / "best.weights.h5")
+    model = tfp_realnvp.RealNVP.from_config(model.get_config())
+    model.load_weights(tmp_path / "best.weights.h5")
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))
+  # Another batch, of other statistics, changes nothing.
+  model.fit(tiny_images(8, 2) // 2, batch_size=8, epochs=1, verbose=0)
+  for before, after in zip(initialized, model.weights):
+    np.testing.assert_array_equal(after.numpy(), before, err_msg=after.path)

@@ -5,7 +5,8 @@ those below; `tfp_realnvp._compat` holds every private API of other
 libraries):
 
 - foundation: version, _compat, units, config, images, plots, rest
-- flow: bijectors.*, layers.*, architecture, latents, validation
+- flow: bijectors.*, layers.*, architecture, dequantization, latents,
+  validation
 - model: model, presets, optimization, precision, data, distribute
 - files: export, loading, runs
 - jobs: sampling, evaluation, callbacks, training, tuning
@@ -27,8 +28,8 @@ ROOT = Path(tfp_realnvp.__file__).parent
 LAYERS = [
     ("foundation", {"version", "_compat", "units", "config", "images",
                     "plots", "rest"}),
-    ("flow", {"bijectors", "layers", "architecture", "latents",
-              "validation"}),
+    ("flow", {"bijectors", "layers", "architecture", "dequantization",
+              "latents", "validation"}),
     ("model", {"model", "presets", "optimization", "precision", "data",
                "distribute"}),
     ("files", {"export", "loading", "runs"}),

@@ -52,8 +52,10 @@ def test_mixed_precision_bits_per_dim_agree_with_float32(policy,
 
 
 def test_components_beyond_the_paper_keep_float32_densities_under_bfloat16():
-  """Additive couplings' t networks run in bfloat16; the 1x1 convolutions' LU weights and the densities stay float32."""
-  options = dict(coupling="additive", invertible_1x1_conv=True)
+  """Additive couplings' t networks and q's networks run in bfloat16; the 1x1 convolutions' LU weights, actnorm's weights, the densities and the bound stay float32."""
+  options = dict(coupling="additive", invertible_1x1_conv=True,
+                 normalization="actnorm", dequantization="variational",
+                 dequantization_coupling_layers=2, dequantization_filters=4)
   keras.utils.set_random_seed(0)  # The 1x1 convolutions' initial rotations.
   reference = perturbed_model(**options)
   with dtype_policy("mixed_bfloat16"):
@@ -73,6 +75,18 @@ def test_components_beyond_the_paper_keep_float32_densities_under_bfloat16():
   # to 0.017 over initial rotations (the affine model above: 0.0023).
   np.testing.assert_allclose(bits.numpy(), expected, atol=2e-2)
   assert not np.allclose(bits.numpy(), expected, atol=1e-7)
+  assert {w.log_scale.dtype for w in model.actnorm_weights} == {"float32"}
+  assert {n.compute_dtype for n in model.dequantization_networks} == {
+      "bfloat16"}
+  noise = np.random.default_rng(2).uniform(0, 1, pixels.shape).astype(
+      np.float32)
+  bound = model.log_importance_weight(pixels, noise, labels)
+  assert bound.dtype == tf.float32
+  expected_bound = reference.log_importance_weight(pixels, noise,
+                                                   labels).numpy()
+  assert not np.allclose(bound.numpy(), expected_bound, atol=1e-5)
+  np.testing.assert_allclose(bound.numpy() / (128 * np.log(2)),
+                             expected_bound / (128 * np.log(2)), atol=2e-2)
 
 
 def test_dtype_policy_is_restored_and_bad_policies_are_named():

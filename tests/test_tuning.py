@@ -21,7 +21,10 @@ def test_tiny_search_completes_orders_trials_and_exports_the_best(
       "--max-trials", "2", "--epochs", "1", "--steps-per-epoch", "3",
       "--batch-size", "16", "--num-scales", "1", "2",
       "--num-coupling-layers", "1", "1", "--num-res-blocks", "1", "1",
-      "--filters", "4", "8", "--output-dir", str(output_dir),
+      "--filters", "4", "8", "--normalization", "batch_norm", "actnorm",
+      "--dequantization", "uniform", "variational",
+      "--dequantization-coupling-layers", "1", "--dequantization-filters", "4",
+      "--output-dir", str(output_dir),
       "--export-dir", str(export_dir), "--model-name", "best",
       "--verbose", "0"])
   assert status == 0, capsys.readouterr().err[-2000:]
@@ -33,9 +36,10 @@ def test_tiny_search_completes_orders_trials_and_exports_the_best(
   assert "val_bits_per_dim" in (output_dir / "summary.txt").read_text()
   best = load_keras_model(str(output_dir / "best.keras"))
   for name, value in rows[0]["hyperparameters"].items():
-    if name in ("num_scales", "num_coupling_layers", "num_res_blocks",
-                "filters"):
+    if name != "learning_rate" and not name.startswith("tuner/"):
       assert getattr(best.config, name) == value
+  assert {"normalization", "dequantization"} <= set(
+      rows[0]["hyperparameters"])
   loaded = tf.saved_model.load(str(export_dir / "best" / "1"))
   images = np.full((2, 28, 28, 1), 40.5, np.float32)
   served = loaded.signatures["log_prob"](images=tf.constant(images))

@@ -186,8 +186,13 @@ def _add_evaluate_parser(subparsers):
                       "the data set's held-out split, test or validation)")
   parser.add_argument("--batch-size", type=int, default=256,
                       help="images per model call")
-  parser.add_argument("--noise-draws", type=int, default=1,
-                      help="dequantization noise draws per image")
+  parser.add_argument("--num-samples", "--noise-draws", type=int, default=1,
+                      dest="num_samples",
+                      help="dequantization draws per image K: the mean of "
+                      "log p(x + u) over K uniform draws, or the importance-"
+                      "weighted bound of K draws of a variational "
+                      "dequantization (--noise-draws: its name in version "
+                      "0.2.0)")
   parser.add_argument("--seed", type=int, default=0, help="noise seed")
   parser.add_argument("--data-dir", default="",
                       help=_field_help(RunConfig, "data_dir"))
@@ -269,7 +274,7 @@ def _run_tune(args):
 
 def _run_evaluate(args):
   return evaluate(args.model, args.dataset, args.split, args.batch_size,
-                  args.noise_draws, args.seed, args.data_dir or None,
+                  args.num_samples, args.seed, args.data_dir or None,
                   args.download, args.config or None,
                   keras_verbosity(args.verbose))
 

@@ -10,54 +10,62 @@ import tensorflow as tf
 from tfp_realnvp import data
 from tfp_realnvp import loading
 from tfp_realnvp import validation
+from tfp_realnvp.dequantization import discrete_log_prob_from_draws
+from tfp_realnvp.units import nats_to_bits_per_dim
 
 
 class NonFiniteResultError(ValueError):
   """A model gave NaN or infinite bits/dim: a result that must not be reported as a figure."""
 
 
-def evaluate_bits_per_dim(model, batches, noise_draws=1, seed=0,
-                          verbose=1):
-  """Mean and standard error of test bits/dim over a data set.
+def evaluate_bits_per_dim(model, batches, num_samples=1, seed=0, verbose=1):
+  """Mean and standard error of held-out discrete bits/dim over a data set.
 
-  Each image x (integer pixels) is scored `noise_draws` times as x + u with
-  fresh u ~ U[0, 1)^D (the dequantization of the paper's likelihood, sec.
-  4.1); its bits/dim is the mean over draws, an estimate of
-  E_u[-log2 p(x + u)] / D, which bounds the discrete model's bits/dim from
-  above. The split's figure is the mean over images, with the standard
-  error std / sqrt(N) (sample std, ddof 1).
+  Each image x (integer pixels) gets the bound on its discrete
+  log-likelihood that `RealNVP.discrete_log_prob` defines, from
+  `num_samples` draws of the dequantization noise: for uniform
+  dequantization the mean over draws of log p(x + u) (the paper's figure,
+  sec. 4.1), for variational dequantization the importance-weighted bound
+  (Burda et al. 2016); its bits/dim is -bound / (D ln 2), which bounds the
+  discrete model's bits/dim from above (in expectation). The split's figure
+  is the mean over images, with the standard error std / sqrt(N) (sample
+  std, ddof 1).
 
   Args:
     model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`).
     batches: `tf.data.Dataset` of (images uint8 [B, H, W, C], labels int64
       [B]), pixels in [0, 256), every image once.
-    noise_draws: int >= 1, dequantization draws per image.
-    seed: int; the noise is a deterministic function of it.
+    num_samples: int K >= 1, dequantization draws per image.
+    seed: int; the noise is a deterministic function of it (batch b, draw
+      k: the stateless seed [seed, b * K + k]).
     verbose: 1 shows a Keras progress bar over batches, 0 nothing.
 
   Returns:
     dict: `bits_per_dim` (mean, bits), `standard_error` (bits),
-    `num_images`, `noise_draws`, and `per_image` (float64 numpy [N]).
+    `num_images`, `num_samples`, `dequantization`, and `per_image`
+    (float64 numpy [N]).
 
   Raises:
-    ValueError: noise_draws < 1, or an empty data set.
+    ValueError: num_samples not an int >= 1, or an empty data set.
     NonFiniteResultError (a ValueError): a NaN or infinite bits/dim.
     tf.errors.InvalidArgumentError: images the model rejects (a SavedModel
       names the problem: shape, range, labels).
   """
-  noise_draws = int(noise_draws)
-  if noise_draws < 1:
-    raise ValueError(f"noise_draws must be >= 1; got {noise_draws}.")
+  num_samples = validation.positive_int(num_samples, "num_samples")
   cardinality = int(batches.cardinality())
   progress = keras.utils.Progbar(
       cardinality if cardinality > 0 else None, verbose=verbose,
       unit_name="batch")
   per_image = []
   for step, (images, labels) in enumerate(batches):
-    draws = [model.bits_per_dim(
-        _dequantized(images, [seed, step * noise_draws + draw]), labels)
-             for draw in range(noise_draws)]
-    per_image.append(np.mean(np.stack(draws), axis=0, dtype=np.float64))
+    images = tf.cast(images, tf.float32)
+    bound = discrete_log_prob_from_draws(
+        lambda noise, images=images, labels=labels:
+        model.log_importance_weight(images, noise, labels),
+        tf.shape(images), model.dequantization, num_samples, seed,
+        first_draw=step * num_samples)
+    per_image.append(nats_to_bits_per_dim(
+        bound.numpy().astype(np.float64), math.prod(images.shape[1:])))
     progress.update(step + 1)
   if not per_image:
     raise ValueError("The data set has no images to evaluate.")
@@ -74,19 +82,12 @@ def evaluate_bits_per_dim(model, batches, noise_draws=1, seed=0,
   return {"bits_per_dim": float(np.mean(per_image)),
           "standard_error": float(standard_error),
           "num_images": int(len(per_image)),
-          "noise_draws": noise_draws,
+          "num_samples": num_samples,
+          "dequantization": model.dequantization,
           "per_image": per_image}
 
 
-def _dequantized(images, seed):
-  """float32 images + U[0, 1) noise drawn from the stateless `seed` [2]."""
-  pixels = tf.floor(tf.cast(images, tf.float32))
-  noise = tf.random.stateless_uniform(tf.shape(pixels),
-                                      seed=tf.constant(seed, tf.int64))
-  return validation.clip_pixels(pixels + noise)
-
-
-def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
+def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
              seed=0, data_dir=None, download=True, config_path=None,
              verbose=1):
   """`tfp-realnvp evaluate`: test bits/dim of a saved model on a data set split.
@@ -98,7 +99,7 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
     split: split string; None for the data set's held-out split
       (`spec(dataset).eval_split`).
     batch_size: images per model call.
-    noise_draws, seed, verbose: as `evaluate_bits_per_dim`.
+    num_samples, seed, verbose: as `evaluate_bits_per_dim`.
     data_dir, download: as `tfp_realnvp.data.load`.
     config_path: as `tfp_realnvp.loading.load`.
 
@@ -121,7 +122,7 @@ def evaluate(model_path, dataset, split=None, batch_size=256, noise_draws=1,
   batches = data.pipeline(dataset, split, batch_size, training=False,
                           data_dir=data_dir, download=download)
   try:
-    result = evaluate_bits_per_dim(model, batches, noise_draws, seed,
+    result = evaluate_bits_per_dim(model, batches, num_samples, seed,
                                    verbose)
   except tf.errors.InvalidArgumentError as error:
     raise ValueError(

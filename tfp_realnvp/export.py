@@ -61,6 +61,13 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
 
   - `log_prob` (also `serving_default`): `images` float32 [N, H, W, C]
     pixels in [0, 256) -> `log_prob` [N] nats, `bits_per_dim` [N].
+  - `discrete_log_prob`: `images` (floored to integer pixels) and `noise`
+    float32 [N, H, W, C], base noise v drawn from U[0, 1) ->
+    `discrete_log_prob` [N] nats, `bits_per_dim` [N]: one draw of the bound
+    on the discrete log-likelihood, log p(x + u) - log q(u | x)
+    (`RealNVP.log_importance_weight`; the mean of several calls for a
+    uniform dequantization, their log-mean-exp for a variational one, is
+    `RealNVP.discrete_log_prob`).
   - `sample`: `temperature` float32 [N] -> `images` float32 [N, H, W, C].
   - `encode`: `images` -> `latents` [N, H, W, C].
   - `decode`: `latents` -> `images`.
@@ -251,6 +258,7 @@ def warmup_requests(model, model_name):
   example_inputs = {
       "images": np.full(row_shape, 127.5, np.float32),
       "latents": np.zeros(row_shape, np.float32),
+      "noise": np.full(row_shape, 0.5, np.float32),
       "temperature": np.ones([1], np.float32),
       "labels": np.zeros([1], np.int64),
   }
@@ -297,6 +305,7 @@ def _endpoints(model):
   # names it.
   image_spec = tf.TensorSpec(None, tf.float32, "images")
   latent_spec = tf.TensorSpec(None, tf.float32, "latents")
+  noise_spec = tf.TensorSpec(None, tf.float32, "noise")
   temperature_spec = tf.TensorSpec(None, tf.float32, "temperature")
   label_specs = ([] if model.num_classes is None else
                  [tf.TensorSpec(None, tf.int64, "labels")])
@@ -305,6 +314,11 @@ def _endpoints(model):
     log_density = model.log_prob(images, labels)
     return {"log_prob": log_density,
             "bits_per_dim": nats_to_bits_per_dim(log_density, model.num_dims)}
+
+  def discrete_log_prob(images, noise, labels=None):
+    bound = model.log_importance_weight(images, noise, labels)
+    return {"discrete_log_prob": bound,
+            "bits_per_dim": nats_to_bits_per_dim(bound, model.num_dims)}
 
   def sample(temperature, labels=None):
     temperature = validation.temperatures(temperature, model.dtype,
@@ -319,6 +333,8 @@ def _endpoints(model):
 
   return {
       "log_prob": (log_prob, [image_spec] + label_specs),
+      "discrete_log_prob": (discrete_log_prob,
+                            [image_spec, noise_spec] + label_specs),
       "sample": (sample, [temperature_spec] + label_specs),
       "encode": (encode, [image_spec] + label_specs),
       "decode": (decode, [latent_spec] + label_specs),

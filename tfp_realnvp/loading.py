@@ -28,6 +28,8 @@ import tensorflow as tf
 
 from tfp_realnvp import _compat
 from tfp_realnvp import validation
+from tfp_realnvp.dequantization import UNIFORM
+from tfp_realnvp.dequantization import discrete_log_prob_from_draws
 from tfp_realnvp.export import ASSETS_EXTRA
 from tfp_realnvp.export import MODEL_INFO_FILE
 from tfp_realnvp.latents import standard_normal_latents
@@ -70,22 +72,26 @@ class TrainedModel(abc.ABC):
       does not say.
     num_classes: K of a conditional model when known, else None.
     conditional: whether the model needs a class label per image.
+    dequantization: the model's `ModelConfig.dequantization` ("uniform"
+      for SavedModels of version 0.2.0 and earlier).
     info: the SavedModel's `tfp_realnvp.json` (`export.model_info`), or
       None (Keras models, older exports).
     keras_model: the `RealNVP` for Keras files and checkpoints, else None.
   """
 
   def __init__(self, image_shape, num_classes, conditional, info=None,
-               keras_model=None):
+               keras_model=None, dequantization=UNIFORM):
     """Records what the model is.
 
     Args:
       image_shape, num_classes, conditional, info, keras_model: as the
         attributes of the same names.
+      dequantization: as the attribute of the same name.
     """
     self.image_shape = None if image_shape is None else tuple(image_shape)
     self.num_classes = num_classes
     self.conditional = conditional
+    self.dequantization = dequantization
     self.info = info
     self.keras_model = keras_model
 
@@ -117,6 +123,51 @@ class TrainedModel(abc.ABC):
     Returns:
       float32 tensor [N], bits/dim.
     """
+
+  @abc.abstractmethod
+  def log_importance_weight(self, images, noise, labels=None):
+    """One draw of the bound on log P(x): log p(x + u) - log q(u | x) [N] nats (`RealNVP.log_importance_weight`).
+
+    Args:
+      images: pixels [N, H, W, C] in [0, 256), floored to integers x.
+      noise: float [N, H, W, C], the dequantization's base noise v in
+        [0, 1).
+      labels: as in `log_prob`.
+
+    Returns:
+      float32 tensor [N], nats.
+
+    Raises:
+      ValueError, tf.errors.InvalidArgumentError: as `log_prob`, or for
+        noise of the wrong shape or outside [0, 1).
+    """
+
+  def discrete_log_prob(self, images, labels=None, num_samples=1, seed=None):
+    """A lower bound on log P(x) [N] of integer images, from `num_samples` draws (`RealNVP.discrete_log_prob`).
+
+    The same draws (for a seed) and the same combination of them
+    (`tfp_realnvp.dequantization.discrete_log_prob_from_draws`) for every
+    kind of file.
+
+    Args:
+      images: pixels [N, H, W, C] in [0, 256), floored to integers x.
+      labels: as in `log_prob`.
+      num_samples: int K >= 1, draws of the dequantization noise.
+      seed: int for reproducible draws, or None.
+
+    Returns:
+      float32 tensor [N], nats.
+
+    Raises:
+      ValueError: num_samples not an int >= 1, a seed that is not an int
+        or None, or as `log_importance_weight`.
+    """
+    num_samples = validation.positive_int(num_samples, "num_samples")
+    images = tf.cast(images, tf.float32)
+    return discrete_log_prob_from_draws(
+        lambda noise: self.log_importance_weight(images, noise, labels),
+        tf.shape(images), self.dequantization, num_samples,
+        validation.seed(seed))
 
   def sample(self, temperature, labels=None, seed=None,
              batch_size=SAMPLE_BATCH_SIZE):
@@ -248,13 +299,17 @@ class _KerasBacked(TrainedModel):
 
   def __init__(self, model):
     super().__init__(model.image_shape, model.num_classes,
-                     model.num_classes is not None, keras_model=model)
-    specs = [tf.TensorSpec([None, *model.image_shape], model.dtype)]
-    if self.conditional:
-      specs.append(tf.TensorSpec([None], tf.int64))
-    self._log_prob = tf.function(model.log_prob, input_signature=specs)
+                     model.num_classes is not None, keras_model=model,
+                     dequantization=model.config.dequantization)
+    pixels = tf.TensorSpec([None, *model.image_shape], model.dtype)
+    labels = [tf.TensorSpec([None], tf.int64)] if self.conditional else []
+    self._log_prob = tf.function(model.log_prob,
+                                 input_signature=[pixels] + labels)
     self._bits_per_dim = tf.function(model.bits_per_dim,
-                                     input_signature=specs)
+                                     input_signature=[pixels] + labels)
+    self._log_importance_weight = tf.function(
+        model.log_importance_weight,
+        input_signature=[pixels, pixels] + labels)
 
   def _args(self, pixels, labels):
     args = [tf.cast(pixels, self.keras_model.dtype)]
@@ -265,6 +320,11 @@ class _KerasBacked(TrainedModel):
 
   def bits_per_dim(self, images, labels=None):
     return self._bits_per_dim(*self._args(images, labels))
+
+  def log_importance_weight(self, images, noise, labels=None):
+    pixels, *label_args = self._args(images, labels)
+    return self._log_importance_weight(
+        pixels, tf.cast(noise, self.keras_model.dtype), *label_args)
 
   def _seeded_latents(self, count, seed):
     # The draw of `RealNVP.sample`: the same seed gives its images.
@@ -294,10 +354,13 @@ class _SavedModelBacked(TrainedModel):
                    self._signatures["log_prob"].structured_input_signature[1])
     if info is not None:
       image_shape, num_classes = info["image_shape"], info["num_classes"]
+      dequantization = info["model_config"].get("dequantization", UNIFORM)
     else:
       image_shape = _signature_image_shape(loaded)
       num_classes = _variable_num_classes(loaded) if conditional else None
-    super().__init__(image_shape, num_classes, conditional, info=info)
+      dequantization = UNIFORM
+    super().__init__(image_shape, num_classes, conditional, info=info,
+                     dequantization=dequantization)
 
   def _call(self, name, output, **inputs):
     if name not in self._signatures:
@@ -314,6 +377,20 @@ class _SavedModelBacked(TrainedModel):
     return self._call("log_prob", "bits_per_dim",
                       images=tf.cast(images, tf.float32),
                       **self._label_args(labels))
+
+  def log_importance_weight(self, images, noise, labels=None):
+    images = tf.cast(images, tf.float32)
+    noise = tf.cast(noise, tf.float32)
+    if "discrete_log_prob" not in self._signatures:
+      # Exports of version 0.2.0 and earlier: uniform dequantization, log q
+      # = 0 (as `UniformDequantization`, after the noise check it makes).
+      if self.image_shape is not None:
+        noise = validation.noise(noise, self.image_shape, tf.float32,
+                                 tf.shape(images)[0])
+      return self.log_prob(validation.clip_pixels(tf.floor(images) + noise),
+                           labels)
+    return self._call("discrete_log_prob", "discrete_log_prob",
+                      images=images, noise=noise, **self._label_args(labels))
 
   def _seeded_latents(self, count, seed):
     if self.image_shape is None or None in self.image_shape:

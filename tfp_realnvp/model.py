@@ -10,6 +10,9 @@ import tensorflow_probability as tfp
 
 from tfp_realnvp import presets
 from tfp_realnvp import validation
+from tfp_realnvp.dequantization import discrete_log_prob_from_draws
+from tfp_realnvp.dequantization import make_dequantization
+from tfp_realnvp.dequantization import uniform_noise
 from tfp_realnvp._compat import BuildWithoutDataBatch
 from tfp_realnvp._compat import in_multi_worker_mode
 from tfp_realnvp.architecture import COUPLINGS
@@ -19,6 +22,7 @@ from tfp_realnvp.bijectors import Conditioned
 from tfp_realnvp.bijectors import route_kwargs
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.latents import standard_normal_latents
+from tfp_realnvp.layers import ActNormWeights
 from tfp_realnvp.layers import LUWeights
 from tfp_realnvp.layers import MovingMoments
 from tfp_realnvp.layers import ShiftAndLogScaleResNet
@@ -27,8 +31,10 @@ from tfp_realnvp.units import nats_per_image_to_bits_per_dim
 from tfp_realnvp.units import nats_to_bits_per_dim
 
 tfd = tfp.distributions
-# Keys of the inputs `train_step` and `test_step` pass to `call`.
-_DEQUANTIZED = "dequantized_pixels"
+# Keys of the inputs `train_step` and `test_step` pass to `call`: integer
+# pixels, the dequantization's base noise and the labels.
+_PIXELS = "integer_pixels"
+_NOISE = "noise"
 _LABELS = "labels"
 
 
@@ -57,11 +63,16 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
   Training: `compile()` (Adam, lr 1e-3, global gradient-norm clip 100 by
   default) then `fit()` on a `tf.data.Dataset` of uint8-valued images or
-  (images, labels). Each step adds U[0, 1) dequantization noise; the loss is
-  the mean of per-example bits/dim (averaged over the global batch, so
-  distribution strategies scale it right); `bits_per_dim` is logged for
-  training and validation data. `call(inputs)` returns per-example bits/dim of
-  the given (already continuous) pixels, so `predict` does too.
+  (images, labels). Each step dequantizes the integer pixels x
+  (`config.dequantization`: x + u with u ~ U[0, 1)^D, or u drawn from the
+  variational flow q(u | x) trained with the model, Flow++ sec. 3.1;
+  `tfp_realnvp.dequantization`); the loss is the mean of the per-example
+  negative bound -(log p(x + u) - log q(u | x)) / (D ln 2) in bits/dim
+  (log q = 0 for uniform noise; averaged over the global batch, so
+  distribution strategies scale it right), and `bits_per_dim` is logged
+  for training and validation data: the discrete bits/dim of
+  `discrete_log_prob` with one draw. `call(inputs)` returns per-example
+  bits/dim of the given (already continuous) pixels, so `predict` does too.
 
   As a TFP distribution: `distribution(labels)` (mixtures, KL terms,
   `tfp.mcmc` targets).
@@ -105,11 +116,16 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     self.coupling_networks = []
     self.batch_norm_moments = []
     self.lu_weights = []
-    self.flow = FlowBuilder(config.num_coupling_layers, self._make_network,
-                            self._make_moments, self._make_lu_weights,
-                            config.coupling).build(
-                                image_shape, config.num_scales, config.alpha,
-                                self.dtype)
+    self.actnorm_weights = []
+    self.flow = FlowBuilder(
+        config.num_coupling_layers, self._make_network,
+        self._make_normalization_weights, self._make_lu_weights,
+        config.coupling, config.normalization).build(
+            image_shape, config.num_scales, config.alpha, self.dtype)
+    self.dequantization_networks = []
+    self.dequantization = make_dequantization(
+        config.dequantization, self._make_dequantization_network, image_shape,
+        config.dequantization_coupling_layers)
     self._prior = self._standard_normal()
     self._distribution = tfd.TransformedDistribution(self._prior, self.flow)
     self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
@@ -141,14 +157,28 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     return keras.regularizers.L2(nats_per_image_to_bits_per_dim(
         self.config.l2_regularization, self.num_dims))
 
-  def _make_moments(self, name, channels):
-    if not self.config.batch_norm:
-      return None
-    moments = MovingMoments(momentum=self.config.batch_norm_momentum,
-                            name=name)
-    moments.build((None, channels))
-    self.batch_norm_moments.append(moments)
-    return moments
+  def _make_normalization_weights(self, name, channels):
+    if self.config.normalization == "batch_norm":
+      layer = MovingMoments(momentum=self.config.batch_norm_momentum,
+                            name=f"{name}_moments")
+      self.batch_norm_moments.append(layer)
+    else:
+      layer = ActNormWeights(name=f"{name}_actnorm_weights")
+      self.actnorm_weights.append(layer)
+    layer.build((None, channels))
+    return layer
+
+  def _make_dequantization_network(self, name, event_shape):
+    """An s/t network of the variational dequantization's flow, conditioned on the image (and label)."""
+    network = ShiftAndLogScaleResNet(
+        output_channels=event_shape[-1],
+        filters=self.config.dequantization_filters,
+        num_res_blocks=self.config.dequantization_res_blocks,
+        conditional_channels=event_shape[-1] + (self.num_classes or 0),
+        name=name)
+    network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
+    self.dequantization_networks.append(network)
+    return network
 
   def _make_lu_weights(self, name, channels):
     if not self.config.invertible_1x1_conv:
@@ -197,11 +227,13 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
   # --- Flow evaluation (validated inputs in, tensors out). ---
 
+  def _one_hot(self, class_labels):
+    return (None if class_labels is None else
+            tf.one_hot(class_labels, self.num_classes, dtype=self.dtype))
+
   def _bijector_kwargs(self, class_labels, training):
-    conditional_input = (None if class_labels is None else
-                         tf.one_hot(class_labels, self.num_classes,
-                                    dtype=self.dtype))
-    return route_kwargs(self.flow, conditional_input=conditional_input,
+    return route_kwargs(self.flow,
+                        conditional_input=self._one_hot(class_labels),
                         training=training)
 
   def _validated(self, pixels, class_labels, refuse_unit_scale=True):
@@ -214,6 +246,13 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
   def _log_prob(self, pixels, class_labels, training=False):
     return self._distribution.log_prob(
         pixels, bijector_kwargs=self._bijector_kwargs(class_labels, training))
+
+  def _log_importance_weight(self, integer_pixels, noise, class_labels,
+                             training=False):
+    """log p(x + u) - log q(u | x) [N] of integer pixels x, u the dequantization of base noise v."""
+    dequantized, log_q = self.dequantization.dequantize(
+        integer_pixels, noise, self._one_hot(class_labels))
+    return self._log_prob(dequantized, class_labels, training) - log_q
 
   # --- Public API. ---
 
@@ -249,6 +288,73 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       ValueError: as `log_prob`.
     """
     return nats_to_bits_per_dim(self.log_prob(x, labels), self.num_dims)
+
+  def log_importance_weight(self, images, noise, labels=None):
+    """One draw of the bound on the discrete log-likelihood: log p(x + u) - log q(u | x) (Flow++ eq. 12).
+
+    x = floor(images) are integer pixels; u is the dequantization of the
+    base noise v (`config.dequantization`: u = v with log q = 0 for
+    "uniform"; u = q's flow of v for "variational",
+    `tfp_realnvp.dequantization`). Its expectation over v ~ U[0, 1)^D is a
+    lower bound on log P(x); `discrete_log_prob` combines several draws.
+
+    Args:
+      images: [N, H, W, C], uint8 or float pixels in [0, 256) (floored to
+        integers).
+      noise: float [N, H, W, C], base noise v in [0, 1).
+      labels: int [N] in [0, num_classes) for a conditional model, else None.
+
+    Returns:
+      float tensor [N], nats.
+
+    Raises:
+      ValueError: as `log_prob`, or noise of another shape than the images,
+        not float, NaN or outside [0, 1) (`InvalidArgumentError` in a
+        graph).
+    """
+    pixels, class_labels = self._validated(images, labels)
+    noise = validation.noise(noise, self.image_shape, self.dtype,
+                             tf.shape(pixels)[0])
+    return self._log_importance_weight(tf.floor(pixels), noise, class_labels)
+
+  def discrete_log_prob(self, images, labels=None, num_samples=1, seed=None):
+    """A lower bound on log P(x) [N] of integer images x in {0..255}^D, in nats.
+
+    One definition for every dequantization (`config.dequantization`), from
+    K = `num_samples` draws u_k of the dequantization noise
+    (`tfp_realnvp.dequantization.combine_log_weights`):
+
+    - "uniform": the mean over draws of log p(x + u_k), u_k ~ U[0, 1)^D
+      (the paper's figure, sec. 4.1);
+    - "variational": the importance-weighted bound log (1/K) sum_k
+      p(x + u_k) / q(u_k | x), u_k ~ q(u | x) (Burda et al. 2016), which
+      rises towards log P(x) with K; K = 1 is the bound training maximizes.
+
+    Discrete bits/dim = -discrete_log_prob / (D ln 2); it is what `fit`
+    logs as `bits_per_dim` and `evaluate` reports.
+
+    Args:
+      images: [N, H, W, C], uint8 or float pixels in [0, 256) (floored to
+        integers).
+      labels: int [N] in [0, num_classes) for a conditional model, else None.
+      num_samples: int K >= 1, draws of the noise per image.
+      seed: int for reproducible draws, or None.
+
+    Returns:
+      float tensor [N], nats; its expectation over the draws is <= log P(x).
+
+    Raises:
+      ValueError: as `log_prob`, num_samples not an int >= 1, or a seed that
+        is not an int or None.
+    """
+    num_samples = validation.positive_int(num_samples, "num_samples")
+    seed = validation.seed(seed)
+    pixels, class_labels = self._validated(images, labels)
+    pixels = tf.floor(pixels)
+    return discrete_log_prob_from_draws(
+        lambda noise: self._log_importance_weight(pixels, noise,
+                                                  class_labels),
+        tf.shape(pixels), self.config.dequantization, num_samples, seed)
 
   def encode(self, x, labels=None):
     """Maps images to latents (the flow's inverse; paper's f).
@@ -377,24 +483,21 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     labels = tf.convert_to_tensor(labels) if labels is not None else None
     batch_size = None if labels is None else tf.shape(labels)[0]
     class_labels = validation.labels(labels, self.num_classes, batch_size)
-    conditional_input = tf.one_hot(class_labels, self.num_classes,
-                                   dtype=self.dtype)
     return tfd.TransformedDistribution(
         self._standard_normal(tf.shape(class_labels)),
-        Conditioned(self.flow, conditional_input))
+        Conditioned(self.flow, self._one_hot(class_labels)))
 
   # --- Keras integration. ---
 
   def call(self, inputs, training=False):
-    """Per-example bits/dim [N] of `inputs`: images or (images, labels), or the dict `train_step` and `test_step` pass (`_dequantize`)."""
-    if isinstance(inputs, dict):  # Checked before the noise was added.
-      pixels, class_labels = self._validated(
-          inputs[_DEQUANTIZED], inputs.get(_LABELS), refuse_unit_scale=False)
+    """Per-example bits/dim [N]: of the continuous pixels of images or (images, labels); of the discrete bound for the dict `train_step` and `test_step` pass (`_dequantize`)."""
+    if isinstance(inputs, dict):  # Validated by `_dequantize`.
+      log_density = self._log_importance_weight(
+          inputs[_PIXELS], inputs[_NOISE], inputs.get(_LABELS), training)
     else:
       pixels, class_labels = self._validated(*self._split_inputs(inputs))
-    return nats_to_bits_per_dim(
-        self._log_prob(pixels, class_labels, training=training),
-        self.num_dims)
+      log_density = self._log_prob(pixels, class_labels, training=training)
+    return nats_to_bits_per_dim(log_density, self.num_dims)
 
   def _split_inputs(self, inputs):
     if isinstance(inputs, (tuple, list)):
@@ -409,27 +512,23 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     return pixels, class_labels
 
   def _dequantize(self, data):
-    """Turns a batch of integer pixels (and labels) into Keras inputs with U[0, 1) noise."""
-    if isinstance(data, (tuple, list)) and len(data) == 1:
-      data = data[0]
-    pixels, class_labels = self._split_inputs(data)
-    pixels = validation.images(pixels, self.image_shape, self.dtype)
-    noise = self._dequantization_noise(pixels)
-    # In float32, 255 + u rounds to 256 for u within 3e-5 of 1: clip it back.
-    pixels = validation.clip_pixels(tf.floor(pixels) + noise)
-    inputs = {_DEQUANTIZED: pixels}
+    """Turns a batch of integer pixels (and labels) into Keras inputs: validated pixels, floored, and the base noise to dequantize them with."""
+    images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+    pixels, class_labels = self._validated(*self._split_inputs(
+        images if labels is None else (images, labels)))
+    inputs = {_PIXELS: tf.floor(pixels),
+              _NOISE: self._dequantization_noise(pixels)}
     if class_labels is not None:
       inputs[_LABELS] = class_labels
     return (inputs,)
 
   def _dequantization_noise(self, pixels):
-    """U[0, 1) noise shaped like `pixels`; each replica of a strategy draws its own."""
+    """The base noise v ~ U[0, 1) shaped like `pixels`; each replica of a strategy draws its own."""
     seed = tf.cast(self.dequantization_seed.next(), tf.int32)
     context = tf.distribute.get_replica_context()
     replica = 0 if context is None else context.replica_id_in_sync_group
     seed += tf.stack([0, tf.cast(replica, tf.int32)])
-    return tf.random.stateless_uniform(tf.shape(pixels), seed=seed,
-                                       dtype=self.dtype)
+    return uniform_noise(tf.shape(pixels), seed, self.dtype)
 
   def train_step(self, data):
     """One optimizer step on a batch of integer pixels (and labels), dequantized here."""

@@ -15,8 +15,8 @@ def request_body(signature_name, **inputs):
   "labels": 3}, {"temperature": 0.8, "labels": 7}]}`.
 
   Args:
-    signature_name: "log_prob", "sample", "encode", "decode" or
-      "serving_default".
+    signature_name: "log_prob", "discrete_log_prob", "sample", "encode",
+      "decode" or "serving_default".
     **inputs: input name -> batch (numpy arrays are converted with tolist()).
 
   Returns:

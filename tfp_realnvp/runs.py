@@ -392,14 +392,15 @@ class RunDirectory:
 
 
 def _recorded_identity(path):
-  """The identity run.json records; architecture fields added since it was written take their defaults (what that run used)."""
+  """The identity run.json records; architecture fields added since it was written take their defaults (what that run used), renamed ones today's names."""
   try:
     recorded = read_json(path)["config"]
   except (KeyError, TypeError) as error:
     raise RunDirectoryConflict(
         f"{path} is damaged (no configuration in it): {_WAYS_OUT}.") from error
   if isinstance(recorded.get("model"), dict):
-    recorded["model"] = {**ModelConfig().to_dict(), **recorded["model"]}
+    recorded["model"] = {**ModelConfig().to_dict(),
+                         **ModelConfig.upgraded(recorded["model"])}
   return recorded
 
 

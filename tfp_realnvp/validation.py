@@ -189,6 +189,45 @@ def latents(values, image_shape, dtype):
   return tf.identity(values)
 
 
+def noise(values, image_shape, dtype, batch_size):
+  """Validates the base noise v [N, H, W, C] of a dequantization: floats in [0, 1), one per pixel value.
+
+  Every dequantization draws v ~ U[0, 1)^D (`tfp_realnvp.dequantization`);
+  the uniform one adds it to the pixels, the variational one maps it
+  through its flow first.
+
+  Args:
+    values: array-like [N, H, W, C] of a float dtype, values in [0, 1).
+    image_shape: expected (H, W, C).
+    dtype: float dtype of the result.
+    batch_size: N of the images the noise goes with (int or scalar tensor).
+
+  Returns:
+    A new `dtype` tensor [N, H, W, C].
+
+  Raises:
+    ValueError: wrong rank, shape or dtype, an empty batch, N other than
+      the images', or values that are NaN or outside [0, 1). In a graph the
+      value and size problems raise `tf.errors.InvalidArgumentError` with
+      the same message.
+  """
+  values = tf.convert_to_tensor(values)
+  if not values.dtype.is_floating:
+    raise ValueError(f"noise must have a float dtype (U[0, 1) draws); got "
+                     f"{values.dtype}.")
+  values = _check_shape(values, "noise", image_shape)
+  size_checked = _check_value(
+      lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)), tf.shape(values)[0],
+      _with_shape("noise must have the shape of the images, one value per pixel "
+                  "value; got shape {}.", values))
+  with tf.control_dependencies([size_checked]):
+    values = tf.identity(values)
+  values = _check_value(lambda v: (v >= 0) & (v < 1), values,
+                        "noise must lie in [0, 1) (U[0, 1) draws); got "
+                        "values outside it or NaN.")
+  return tf.identity(tf.cast(values, dtype))
+
+
 def labels(class_labels, num_classes, batch_size):
   """Validates class labels for a model with `num_classes` classes (None: unconditional).
 
