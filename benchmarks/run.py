@@ -4,8 +4,11 @@
 CIFAR-like 32x32x3) and a fixed batch, after warm-up, as the median of
 repeats, it measures:
   1. `realnvp`: one Keras training step of `tfp_realnvp.RealNVP` at make
-     demo's architecture (unconditional): the `train_function` that `fit`
-     runs, dequantization included;
+     demo's architecture with the paper's recipe (unconditional): the
+     `train_function` that `fit` runs, dequantization included;
+     `realnvp_later`: the same with make demo's components after the paper
+     (issue 17: its variational dequantization; `COMPONENT_FIELDS`),
+     against its own floor `floor_later`;
   2. `floor`: the same s/t networks, forward and backward (to their
      parameters and, as in the flow, to their inputs) and an Adam update, on
      tensors of the shapes they see in the flow, one after another as in
@@ -58,6 +61,11 @@ SHAPES = {"mnist": (28, 28, 1), "cifar": (32, 32, 3)}
 # make demo's architecture, unconditional: 3 scales, 16 couplings.
 ARCHITECTURE = dict(num_scales=3, num_coupling_layers=3, num_res_blocks=2,
                     filters=32)
+# The ModelConfig fields of the components after the paper (issue 17); the
+# `*_later` steps take make demo's values of them.
+COMPONENT_FIELDS = ("dequantization", "dequantization_coupling_layers",
+                    "dequantization_filters", "dequantization_res_blocks",
+                    "normalization", "invertible_1x1_conv", "coupling")
 GLOW_BLOCKS = 2  # 28x28 allows two squeezes; 2 x 8 steps = our 16 couplings.
 GLOW_STEPS_PER_BLOCK = 8
 # Keras dtype policies timed by the `policies` case, float32 first.
@@ -82,9 +90,18 @@ def pixel_batch(shape, batch_size):
   return rng.integers(0, 256, (batch_size, *shape)).astype(np.uint8)
 
 
-def build_realnvp(shape, jit_compile):
+def later_components():
+  """The components after the paper (issue 17) that make demo's preset uses: its `ModelConfig` values of COMPONENT_FIELDS."""
+  from tfp_realnvp import presets  # pylint: disable=import-outside-toplevel
+  config = presets.get("mnist_bundled").model
+  return {name: getattr(config, name) for name in COMPONENT_FIELDS}
+
+
+def build_realnvp(shape, jit_compile, later=False):
+  """make demo's architecture, unconditional: the paper's recipe, or with `later` make demo's later components."""
   import tfp_realnvp  # pylint: disable=import-outside-toplevel
-  model = tfp_realnvp.RealNVP(shape, **ARCHITECTURE)
+  model = tfp_realnvp.RealNVP(shape, **ARCHITECTURE,
+                              **(later_components() if later else {}))
   model.compile(jit_compile=jit_compile)
   return model
 
@@ -117,17 +134,18 @@ def gradient_gflop(loss_fn, variables, watched=()):
 # --- Steps: each builder returns (step function, facts about it). ---
 
 
-def realnvp_step(shape, batch_size, jit_compile):
+def realnvp_step(shape, batch_size, jit_compile, later=False):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  model = build_realnvp(shape, jit_compile)
+  model = build_realnvp(shape, jit_compile, later)
   model.optimizer.build(model.trainable_variables)
   model.make_train_function()
   iterator = iter(tf.data.Dataset.from_tensors(
       pixel_batch(shape, batch_size)).repeat())
   step = lambda: model.train_function(iterator)["loss"].numpy()
-  pixels = tf.constant(pixel_batch(shape, batch_size), tf.float32) + 0.5
+  pixels = tf.constant(pixel_batch(shape, batch_size), tf.float32)
+  noise = tf.fill(pixels.shape, 0.5)
   gflop = gradient_gflop(
-      lambda: -tf.reduce_mean(model.log_prob(pixels)),
+      lambda: -tf.reduce_mean(model.log_importance_weight(pixels, noise)),
       model.trainable_variables)
   return step, {"num_parameters": model.count_params(), "gflop": gflop}
 
@@ -139,27 +157,31 @@ def realnvp_bfloat16_step(shape, batch_size, jit_compile):
 
 
 def network_inputs(model, shape, batch_size):
-  """Each s/t network with the input shape it sees, in the order a log_prob calls them."""
+  """Each s/t network (the dequantization's too) with the shapes of its input and conditional input (None: none), in the order a training step calls them."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   calls = []
-  for network in model.coupling_networks:
+  networks = model.dequantization_networks + model.coupling_networks
+  for network in networks:
     original = network.call
 
     def recording(inputs, conditional_input=None, network=network,
                   original=original):
-      calls.append((network, (batch_size, *inputs.shape[1:])))
+      calls.append((network, (batch_size, *inputs.shape[1:]),
+                    None if conditional_input is None else
+                    (batch_size, *conditional_input.shape[1:])))
       return original(inputs, conditional_input)
 
     network.call = recording
   try:
-    model.log_prob(tf.constant(pixel_batch(shape, 2), tf.float32))
+    pixels = tf.constant(pixel_batch(shape, 2), tf.float32)
+    model.log_importance_weight(pixels, tf.fill(pixels.shape, 0.5))
   finally:
-    for network in model.coupling_networks:
+    for network in networks:
       del network.call
   return calls
 
 
-def floor_step(shape, batch_size, jit_compile, in_sequence=True):
+def floor_step(shape, batch_size, jit_compile, in_sequence=True, later=False):
   """The s/t networks' own forward and backward passes and the Adam update.
 
   Backward includes each network's gradient with respect to its input, as in
@@ -171,24 +193,29 @@ def floor_step(shape, batch_size, jit_compile, in_sequence=True):
   networks run one after another, forward and backward, as in the flow:
   coupling k + 1 cannot start before coupling k is done. Without it (the
   `floor_parallel`), independent networks can run at the same time on
-  different cores, which no flow can do.
+  different cores, which no flow can do. With `later`, the networks of make
+  demo's later components (those of a variational dequantization, given
+  their spatial conditional input) are in it too.
   """
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  model = build_realnvp(shape, jit_compile)
-  networks_and_shapes = network_inputs(model, shape, batch_size)
+  model = build_realnvp(shape, jit_compile, later)
+  calls = network_inputs(model, shape, batch_size)
   inputs = [tf.random.normal(input_shape, seed=i)
-            for i, (_, input_shape) in enumerate(networks_and_shapes)]
-  networks = [network for network, _ in networks_and_shapes]
+            for i, (_, input_shape, _) in enumerate(calls)]
+  conditions = [None if shape_ is None else tf.random.normal(shape_, seed=i)
+                for i, (_, _, shape_) in enumerate(calls)]
+  networks = [network for network, _, _ in calls]
   variables = [v for network in networks for v in network.trainable_variables]
   optimizer = keras.optimizers.Adam(1e-3, global_clipnorm=100.0)
   optimizer.build(variables)
 
   def loss():
     total, link = 0.0, 0.0
-    for network, x in zip(networks, inputs):
-      log_scale, shift = network(x + link if in_sequence else x)
-      output = tf.reduce_mean(log_scale) + tf.reduce_mean(shift)
+    for network, x, condition in zip(networks, inputs, conditions):
+      log_scale, shift = network(x + link if in_sequence else x, condition)
+      output = tf.reduce_mean(shift) + (  # log_scale: None if additive.
+          0.0 if log_scale is None else tf.reduce_mean(log_scale))
       link = 1e-3 * output
       total += output
     return total
@@ -269,9 +296,12 @@ def glow_step(shape, batch_size, jit_compile):
 
 STEPS = {"realnvp": realnvp_step, "floor": floor_step,
          "floor_parallel": functools.partial(floor_step, in_sequence=False),
-         "glow": glow_step, "realnvp_bfloat16": realnvp_bfloat16_step}
+         "glow": glow_step, "realnvp_bfloat16": realnvp_bfloat16_step,
+         "realnvp_later": functools.partial(realnvp_step, later=True),
+         "floor_later": functools.partial(floor_step, later=True)}
 # Steps whose peak memory is measured (the parallel floor's is the floor's).
-MEMORY_STEPS = ("realnvp", "floor", "glow", "realnvp_bfloat16")
+MEMORY_STEPS = ("realnvp", "floor", "glow", "realnvp_bfloat16",
+                "realnvp_later")
 
 
 def interleaved_medians(functions, repeats, warmup=3):
@@ -558,6 +588,10 @@ def summarize(results):
         seconds["realnvp"] / seconds["floor"])
     shape_results["train_step_over_parallel_floor"] = (
         seconds["realnvp"] / seconds["floor_parallel"])
+    shape_results["later_train_step_over_floor"] = (
+        seconds["realnvp_later"] / seconds["floor_later"])
+    shape_results["later_over_paper_step"] = (
+        seconds["realnvp_later"] / seconds["realnvp"])
     shape_results["speedup_vs_tfp_glow"] = seconds["glow"] / seconds["realnvp"]
     shape_results["saved_model_over_keras_log_prob"] = (
         serving["saved_model_log_prob_images_per_second"] /
@@ -627,6 +661,21 @@ def table(results):
         f"{r['realnvp']['peak_rss_mb']:.0f} / {r['floor']['peak_rss_mb']:.0f} / "
         f"{r['glow']['peak_rss_mb']:.0f} / {s['peak_rss_mb']:.0f} |")
   lines += [
+      "", "make demo's components after the paper ("
+      + ", ".join(f"{k}={v}" for k, v in later_components().items())
+      + "), unconditional: their training step against their own floor (the "
+      "same networks, the dequantization's included, one after another).",
+      "", "| shape | step (ms) | floor (ms) | later_train_step_over_floor | "
+      "step over the paper's step | parameters | peak MB |",
+      "|---|---|---|---|---|---|---|"]
+  for name, r in results["shapes"].items():
+    lines.append(
+        f"| {name} | {_ms(r['realnvp_later'])} | {_ms(r['floor_later'])} | "
+        f"{r['later_train_step_over_floor']:.2f} | "
+        f"{r['later_over_paper_step']:.2f} | "
+        f"{r['realnvp_later']['num_parameters']:,} | "
+        f"{r['realnvp_later']['peak_rss_mb']:.0f} |")
+  lines += [
       "", "Where the time goes: GFLOP of one forward + backward pass (counted "
       "on the traced graph), the rate each step achieves and that rate as a "
       "fraction of a 2048^2 matrix product's (the friendliest work for "
@@ -682,10 +731,14 @@ def main():
                       help="XLA-compile the training steps")
   parser.add_argument("--case", choices=tuple(CASES), default=None,
                       help="run one case here (used by the driver)")
+  parser.add_argument("--steps", nargs="+", choices=tuple(STEPS),
+                      help="with --case timing: time only these steps")
   parser.add_argument("--output", default=os.path.join(HERE, "results"),
                       help="path of results.json / results.md without suffix")
   args = parser.parse_args()
   if args.case:
+    for name in set(STEPS) - set(args.steps or STEPS):
+      del STEPS[name]
     figures = CASES[args.case](SHAPES[args.shapes[0]], args.batch_size,
                                args.repeats, args.jit_compile)
     figures["peak_rss_mb"] = peak_rss_mb()

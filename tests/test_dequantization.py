@@ -10,6 +10,7 @@ import tfp_realnvp
 from flow_checks import log_abs_det_jacobian
 from tfp_realnvp import loading
 from tfp_realnvp.dequantization import combine_log_weights
+from tfp_realnvp.dequantization import within_bins
 
 TWO_PIXELS = (1, 2, 1)
 
@@ -137,6 +138,18 @@ def test_bad_draw_counts_and_noise_are_named(num_samples, noise, message):
       model.discrete_log_prob(images, num_samples=num_samples)
     else:
       model.log_importance_weight(images, noise)
+
+
+def test_dequantized_pixels_stay_in_their_bins():
+  """x + u rounds to x + 1 in float32 for u near 1 and x >= 128; a saturated sigmoid gives u = 1."""
+  pixels = tf.constant([0.0, 127.0, 200.0, 255.0])
+  below_one = np.nextafter(np.float32(1), np.float32(0))
+  assert float(pixels[2] + below_one) == 201.0  # The rounding clipped away.
+  for noise in (tf.fill([4], below_one), tf.ones([4])):
+    dequantized = within_bins(pixels, noise).numpy()
+    assert np.all(np.floor(dequantized) == pixels.numpy())
+  np.testing.assert_array_equal(
+      within_bins(pixels, tf.fill([4], 0.5)).numpy(), pixels.numpy() + 0.5)
 
 
 def test_combining_draws():

@@ -25,7 +25,6 @@ flow. One draw gives one log-weight log p(x + u) - log q(u | x)
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_realnvp import validation
 from tfp_realnvp.bijectors import AffineCoupling
 from tfp_realnvp.bijectors import make_mask
 from tfp_realnvp.bijectors import route_kwargs
@@ -70,7 +69,7 @@ def combine_log_weights(log_weights, dequantization):
 
   Returns:
     float tensor [N], nats: a stochastic lower bound on log P(x) (its
-    expectation is one).
+    expectation is at most log P(x)).
 
   Raises:
     ValueError: for an unknown dequantization.
@@ -116,6 +115,25 @@ def discrete_log_prob_from_draws(log_importance_weight, shape, dequantization,
   return combine_log_weights(tf.stack(log_weights), dequantization)
 
 
+def within_bins(pixels, unit_noise):
+  """x + u, kept in x's bin [x, x + 1).
+
+  In float32, x + u rounds up to x + 1 when u is within 2^-17 of 1 and
+  x >= 128, and a sigmoid saturates to exactly 1; either would put the
+  dequantized pixel in the next bin (or at 256). Each value is clipped to
+  the largest float below x + 1.
+
+  Args:
+    pixels: float tensor [N, H, W, C] of integer pixel values in [0, 255].
+    unit_noise: float tensor of the same shape, u in [0, 1].
+
+  Returns:
+    float tensor [N, H, W, C] in [x, x + 1), within [0, 256).
+  """
+  return tf.minimum(pixels + unit_noise, tf.math.nextafter(pixels + 1.0,
+                                                           pixels))
+
+
 class UniformDequantization:
   """u = v ~ U[0, 1)^D, log q(u | x) = 0 (Real NVP, paper sec. 4.1).
 
@@ -135,11 +153,11 @@ class UniformDequantization:
       class_one_hot: ignored (the noise does not depend on the class).
 
     Returns:
-      (dequantized, log_q): float [N, H, W, C] pixels in [0, 256) and
-      float [N] zeros (nats).
+      (dequantized, log_q): float [N, H, W, C] pixels x + v, each in its
+      bin [x, x + 1) (`within_bins`), and float [N] zeros (nats).
     """
     del class_one_hot
-    return (validation.clip_pixels(pixels + noise),
+    return (within_bins(pixels, noise),
             tf.zeros(tf.shape(pixels)[:1], pixels.dtype))
 
 
@@ -158,8 +176,8 @@ class VariationalDequantization:
   The flow is one `tfb.Chain` (forward: v -> u) of TFP's `Sigmoid`, its
   inverse and this package's `AffineCoupling` bijectors, so log|det du/dv| is
   exact, the sigmoid's Jacobian included. Every coupling starts as the
-  identity (its network's last layer is zero), so a new q is exactly the
-  uniform dequantization (u = v, log q = 0) and training can only tighten
+  identity (its network's last layer is zero), so a new q is the uniform
+  dequantization (u = v, log q = 0, up to float32 rounding) and training can only tighten
   the bound from there. Flow++ draws eps from a standard normal; the
   logistic base used here is what makes that start exact, and lets every
   dequantization share the same base noise.
@@ -225,15 +243,16 @@ class VariationalDequantization:
       class_one_hot: float [N, K] for a conditional model, else None.
 
     Returns:
-      (dequantized, log_q): float [N, H, W, C] pixels x + u in [0, 256) and
-      float [N] log q(u | x) in nats (over u in [0, 1)^D).
+      (dequantized, log_q): float [N, H, W, C] pixels x + u, each in its
+      bin [x, x + 1) (`within_bins`), and float [N] log q(u | x) in nats
+      (over u in [0, 1)^D).
     """
     noise = tf.clip_by_value(noise, _V_MARGIN, 1.0 - _V_MARGIN)
     kwargs = self._kwargs(pixels, class_one_hot)
     unit_noise = self.flow.forward(noise, **kwargs)
     log_q = -self.flow.forward_log_det_jacobian(noise, event_ndims=3,
                                                 **kwargs)
-    return validation.clip_pixels(pixels + unit_noise), log_q
+    return within_bins(pixels, unit_noise), log_q
 
   def log_prob(self, unit_noise, pixels, class_one_hot=None):
     """log q(u | x) of given u in (0, 1)^D, through the flow's inverse.

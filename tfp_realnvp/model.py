@@ -43,8 +43,9 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
   """Real NVP density model of images, trainable with `fit`.
 
   The flow `self.flow` is a TFP bijector whose `forward` maps latents to
-  pixels (TFP convention); its layers (s/t networks, batch-norm statistics)
-  are Keras layers owned by this model. Architecture: paper sec. 3.6 (see
+  pixels (TFP convention); its layers (s/t networks, batch-norm statistics,
+  actnorm and 1x1-convolution weights, the variational dequantization's
+  networks) are Keras layers owned by this model. Architecture: paper sec. 3.6 (see
   `tfp_realnvp.architecture.FlowBuilder`), its hyper-parameters in
   `self.config` (a `tfp_realnvp.config.ModelConfig`); preprocessing: the logit transform
   with alpha (official code); prior: standard normal over all D = H*W*C
@@ -146,9 +147,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         conditional_dims=self.num_classes,
         scale_regularizer=self._scale_regularizer(),
         shift_only=COUPLINGS[self.config.coupling].shift_only, name=name)
-    network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
-    self.coupling_networks.append(network)
-    return network
+    return _built(network, event_shape, self.coupling_networks)
 
   def _scale_regularizer(self):
     """L2 in bits/dim units: the nats-per-image coefficient divided by D ln 2."""
@@ -176,9 +175,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         num_res_blocks=self.config.dequantization_res_blocks,
         conditional_channels=event_shape[-1] + (self.num_classes or 0),
         name=name)
-    network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
-    self.dequantization_networks.append(network)
-    return network
+    return _built(network, event_shape, self.dequantization_networks)
 
   def _make_lu_weights(self, name, channels):
     if not self.config.invertible_1x1_conv:
@@ -197,8 +194,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     blocks, 64 feature maps, L2 5e-5 on the scale parameters.
 
     Args:
-      name: "cifar10", "celeb_a", "imagenet32", "imagenet64", "mnist" or
-        "mnist_bundled".
+      name: "cifar10", "celeb_a", "imagenet32", "imagenet64", "mnist",
+        "mnist_bundled" or "mnist_bundled_paper" (`presets.PRESET_NAMES`).
       compile: whether to compile with the preset's optimizer: Adam at its
         learning rate, gradient-norm clipping and schedule (a cosine
         schedule spans the preset's epochs over the full train split at its
@@ -595,6 +592,13 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     config.update(image_shape=list(self.image_shape),
                   num_classes=self.num_classes, **self.config.to_dict())
     return config
+
+
+def _built(network, event_shape, networks):
+  """`network` built for its coupling's input (the masked event and the mask, [N, H, W, C + 1]) and added to the model's list `networks`."""
+  network.build((None,) + tuple(event_shape[:-1]) + (event_shape[-1] + 1,))
+  networks.append(network)
+  return network
 
 
 def _multi_worker_logs(logs):

@@ -55,11 +55,12 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
   so are the trials' hyper-parameters in KerasTuner's summaries):
 
   - a "range" field (`num_scales`, `num_coupling_layers`,
-    `num_res_blocks`): an int in the inclusive (min, max); `num_scales` is
+    `num_res_blocks`, `dequantization_coupling_layers`,
+    `dequantization_res_blocks`): an int in the inclusive (min, max); `num_scales` is
     clipped to what the image shape allows, so no trial asks for more
     scales than H and W can be halved;
-  - any other field (`filters`, and e.g. `batch_norm` or `alpha` when
-    given): one of the listed candidates;
+  - any other field (`filters`, and e.g. `normalization`,
+    `dequantization` or `alpha` when given): one of the listed candidates;
   - `learning_rate`: log-uniform in its (min, max).
 
   Fields not in the search space keep their values of `model_config`. The

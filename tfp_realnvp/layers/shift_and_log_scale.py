@@ -99,7 +99,7 @@ class ShiftAndLogScaleResNet(keras.layers.Layer):
                             gain_regularizer=self.scale_regularizer)
 
   def build(self, input_shape, conditional_input_shape=None):
-    """Builds every sub-layer for inputs [N, H, W, C_in] (and [N, K])."""
+    """Builds every sub-layer for inputs [N, H, W, C_in] (and a condition [N, K], or [N, H, W, C_c] with `conditional_channels`)."""
     input_shape = tuple(input_shape)
     hidden_shape = input_shape[:-1] + (self.filters,)
     self.input_conv.build(input_shape[:-1] + (
