@@ -21,14 +21,18 @@ one long run per configuration would give each its own clock:
    training maximizes), then `tfp-realnvp evaluate` scores its model.keras
    with 1 and `--num-samples` draws. Epoch results do not depend on the
    machine's speed, so this phase may share the machine. Adds the run to
-   <output>.json under its budget.
+   <output>.json under its budget. (`--phase record --configs NAME
+   --run-dir DIR` adds a finished `tfp-realnvp train` run instead, such as
+   make demo's runs/demo.)
 
 The table (`--phase table`, also printed after training) gives per
-configuration: the epoch time; the held-out figure of the last epoch ending
-within each of `--report-minutes` (epochs x epoch time), from the run of
-that budget or, at a constant learning rate, from a longer run's curve; the
-minutes to reach `--threshold` first; and the final evaluation of its
-longest run. Writes <output>.md.
+configuration: the epoch time (of the timing phase, which the budgets use,
+and the mean of its longest run, which depends on what else ran); the
+held-out figure of the last epoch ending within each of `--report-minutes`
+(epochs x epoch time), from the run of that budget or, at a constant
+learning rate, from a longer run's curve; the minutes to reach
+`--threshold` first; and the final evaluation of its longest run. Writes
+<output>.md.
 
 Usage (the README's table):
   .venv/bin/python benchmarks/ablation.py --phase timing
@@ -123,12 +127,10 @@ def training_phase(name, epoch_seconds, minutes, num_samples, runs_dir):
                     output_dir)
 
 
-def record_phase(name, run_dir, minutes, num_samples):
-  """The finished `tfp-realnvp train` run in `run_dir` (e.g. make demo's runs/demo) as the configuration's run of `minutes`; its epoch time is its own (training seconds over epochs)."""
+def record_phase(name, run_dir, epoch_seconds, minutes, num_samples):
+  """The finished `tfp-realnvp train` run in `run_dir` (e.g. make demo's runs/demo) as the configuration's run of `minutes`, at its epoch time of the timing phase (as every other run)."""
   with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as file:
     metrics = json.load(file)
-  epoch_seconds = metrics["training_seconds"] / len(
-      metrics["history"]["val_bits_per_dim"])
   return run_result(name, metrics, epoch_seconds, minutes, num_samples,
                     run_dir)
 
@@ -181,7 +183,7 @@ def minutes_to(result, threshold):
 
 def table(results, report_minutes, threshold, num_samples):
   """The Markdown table: one row per configuration; `results` maps name -> {budget minutes: run}."""
-  header = ("| configuration | parameters | s/epoch | " +
+  header = ("| configuration | parameters | s/epoch: in turns (its run) | " +
             " | ".join(f"held-out at {m:g} min (epoch)" for m in report_minutes)
             + f" | minutes to {threshold} | longest run: final, K=1 | final, "
             f"K={num_samples} |")
@@ -201,7 +203,9 @@ def table(results, report_minutes, threshold, num_samples):
     final = longest["evaluate"]
     lines.append(
         f"| {longest['description']} | {longest['num_parameters']:,} | "
-        f"{longest['epoch_seconds']:.1f} | " + " | ".join(cells) +
+        f"{longest['epoch_seconds']:.1f} ("
+        f"{longest['training_seconds'] / len(longest['epochs']):.1f}) | " +
+        " | ".join(cells) +
         f" | {f'{min(reached):.1f}' if reached else '-'} | "
         f"{final['1']:.3f} | {final.get(str(num_samples), float('nan')):.3f} |")
   return "\n".join(lines)
@@ -252,12 +256,13 @@ def main():
     _write(timing, timing_path)
     return
   results = _read(results_path)
+  timing = _read(timing_path)
+  for name in args.configs if args.phase != "table" else ():
+    if name not in timing:
+      parser.error(f"no epoch time for {name!r} in {timing_path}: run "
+                   f"--phase timing first")
   if args.phase == "training":
-    timing = _read(timing_path)
     for name in args.configs:
-      if name not in timing:
-        parser.error(f"no epoch time for {name!r} in {timing_path}: run "
-                     f"--phase timing first")
       print(f"== {name}, {args.minutes:g} minutes", flush=True)
       results.setdefault(name, {})[f"{args.minutes:g}"] = training_phase(
           name, timing[name]["epoch_seconds"], args.minutes, args.num_samples,
@@ -265,7 +270,8 @@ def main():
       _write(results, results_path)
   if args.phase == "record":  # One configuration: the first of --configs.
     results.setdefault(args.configs[0], {})[f"{args.minutes:g}"] = (
-        record_phase(args.configs[0], args.run_dir, args.minutes,
+        record_phase(args.configs[0], args.run_dir,
+                     timing[args.configs[0]]["epoch_seconds"], args.minutes,
                      args.num_samples))
     _write(results, results_path)
   markdown = table(results, args.report_minutes, args.threshold,
