@@ -84,7 +84,7 @@ CONFIGS = {
                  "mnist_bundled_paper",
                  {**_VARIATIONAL, "coupling": "additive"}),
     "demo": ("make demo's preset mnist_bundled: variational dequantization, "
-             "batch 16, cosine schedule over the budget", "mnist_bundled", {}),
+             "batch 16, cosine schedule over the run", "mnist_bundled", {}),
 }
 
 

@@ -113,14 +113,14 @@ class Preset:
                           self.resolved_gradient_clip_norm())
 
 
-#: Preset name -> `Preset`; each preset's `source` names where its values come from.
-#:
-#: :meta hide-value:
 # make demo's architecture with the paper's recipe (found on the bundled
 # digits in version 0.2.0).
 _BUNDLED_PAPER = ModelConfig(num_scales=3, num_res_blocks=2, filters=32,
                              l2_regularization=0.0)
 
+#: Preset name -> `Preset`; each preset's `source` names where its values come from.
+#:
+#: :meta hide-value:
 PRESETS = {
     "cifar10": Preset(
         "cifar10", ModelConfig(num_scales=2, num_res_blocks=8, filters=64,
