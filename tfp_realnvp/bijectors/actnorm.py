@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from tfp_realnvp.bijectors.augmented import AugmentedBijector
 from tfp_realnvp.bijectors.batch_norm import batch_moments
+from tfp_realnvp.bijectors.per_pixel import per_pixel_log_det
 
 
 class ActNorm(AugmentedBijector):
@@ -63,10 +64,7 @@ class ActNorm(AugmentedBijector):
 
   def _log_det(self, tensor, log_scale):
     """-H * W * sum_c log_scale_c (the forward log-det), broadcast to the batch shape [N]."""
-    height_width = tf.cast(tf.reduce_prod(tf.shape(tensor)[-3:-1]),
-                           tensor.dtype)
-    return tf.fill(tf.shape(tensor)[:-3],
-                   -height_width * tf.reduce_sum(log_scale))
+    return per_pixel_log_det(tensor, -tf.reduce_sum(log_scale))
 
   def _augmented_forward(self, x, training=False):
     del training  # Initialization needs data, which only `inverse` sees.

@@ -8,6 +8,7 @@ here the state is a Keras 3 layer and `training` is a call argument.
 import tensorflow as tf
 
 from tfp_realnvp.bijectors.augmented import AugmentedBijector
+from tfp_realnvp.bijectors.per_pixel import per_pixel_log_det
 
 
 def batch_moments(tensor):
@@ -91,10 +92,8 @@ class BatchNormalization(AugmentedBijector):
 
   def _log_det(self, tensor, variance):
     """1/2 * H * W * sum_c log(var_c + eps), broadcast to the batch shape [N]."""
-    height_width = tf.cast(tf.reduce_prod(tf.shape(tensor)[-3:-1]), tensor.dtype)
-    per_example = 0.5 * height_width * tf.reduce_sum(
-        tf.math.log(variance + self._moments.epsilon))
-    return tf.fill(tf.shape(tensor)[:-3], per_example)
+    return per_pixel_log_det(tensor, 0.5 * tf.reduce_sum(
+        tf.math.log(variance + self._moments.epsilon)))
 
   def _augmented_forward(self, x, training=False):
     del training  # The forward direction cannot know a batch's statistics.

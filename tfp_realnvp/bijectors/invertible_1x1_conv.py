@@ -11,6 +11,8 @@ instead of TFP's per-pixel reduction.
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_realnvp.bijectors.per_pixel import per_pixel_log_det
+
 
 def _per_pixel(matrix, tensor):
   """matrix [C, C] times every pixel's channel vector of `tensor` [..., C], as one matrix product."""
@@ -71,10 +73,7 @@ class Invertible1x1Conv(tfp.bijectors.Bijector):
         self._from_factors(tfp.math.lu_matrix_inverse, x.dtype), x)
 
   def _inverse_log_det_jacobian(self, y):
-    pixels = tf.cast(tf.reduce_prod(tf.shape(y)[-3:-1]), y.dtype)
-    per_example = pixels * tf.cast(
-        tf.reduce_sum(self._weights.log_scale()), y.dtype)
-    return tf.fill(tf.shape(y)[:-3], per_example)
+    return per_pixel_log_det(y, tf.reduce_sum(self._weights.log_scale()))
 
   def _forward_log_det_jacobian(self, x):
     return -self._inverse_log_det_jacobian(x)
