@@ -14,6 +14,7 @@ from tfp_realnvp.callbacks import tensorboard_callbacks
 from tfp_realnvp.distribute import get_strategy
 from tfp_realnvp.sampling import draw_sample_grid
 from tfp_realnvp.loading import from_keras
+from tfp_realnvp.optimization import default_optimizer
 from tfp_realnvp.runs import RunDirectory
 from tfp_realnvp.runs import read_history_csv
 from tfp_realnvp.runs import read_json
@@ -180,13 +181,13 @@ class WorseValidation(keras.callbacks.Callback):
     logs["val_bits_per_dim"] += 100.0
 
 
-def fault_tolerant_fit(run, epochs, *extra):
-  """fit with `extra` callbacks, then `fault_tolerance_callbacks`: one process of a run."""
+def fault_tolerant_fit(run, epochs, *extra, after=(), ema_momentum=0.0):
+  """fit with `extra` callbacks, then `fault_tolerance_callbacks`, then `after`: one process of a run."""
   model = tiny_model(conditional=False)
-  model.compile()
+  model.compile(optimizer=default_optimizer(ema_momentum=ema_momentum))
   train, validation = datasets(conditional=False)
   fit_callbacks = [*extra, *callbacks.fault_tolerance_callbacks(
-      run, callbacks.TrainingThroughput(8))]
+      run, callbacks.TrainingThroughput(8)), *after]
   return model.fit(train, validation_data=validation, epochs=epochs,
                    steps_per_epoch=1, verbose=0, shuffle=False,
                    callbacks=fit_callbacks)
@@ -217,6 +218,55 @@ def test_the_best_checkpoint_keeps_its_value_across_a_resume(tmp_path):
       best_weights)
   assert read_json(run.best_record) == record
   assert history_epochs(run) == [0, 1, 2, 3]
+
+
+class TrainableWeightsAt(keras.callbacks.Callback):
+  """Records the trainable weights at each epoch's begin and end, as the callbacks before it leave them."""
+
+  def __init__(self):
+    super().__init__()
+    self.begin, self.end = {}, {}
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self.begin[epoch] = [w.numpy() for w in self.model.trainable_weights]
+
+  def on_epoch_end(self, epoch, logs=None):
+    self.end[epoch] = [w.numpy() for w in self.model.trainable_weights]
+
+
+def assert_weights_equal(actual, expected):
+  assert len(actual) == len(expected)
+  for a, e in zip(actual, expected):
+    np.testing.assert_array_equal(a, e)
+
+
+def test_averaged_weights_are_checkpointed_and_a_resume_trains_the_raw_ones(
+    tmp_path):
+  run = RunDirectory(str(tmp_path / "run"))
+  keras.utils.set_random_seed(0)
+  killed = TrainableWeightsAt()
+  with pytest.raises(RuntimeError, match="interrupted"):
+    fault_tolerant_fit(run, 4, InterruptAt(2), after=[killed],
+                       ema_momentum=0.5)
+  # Epochs end with the averages in the model (for the best checkpoint and
+  # the backup) and begin with the raw weights, which differ.
+  assert not all(np.array_equal(a, r)
+                 for a, r in zip(killed.end[1], killed.begin[2]))
+  record = read_json(run.best_record)
+  best = tiny_model(conditional=False)
+  best.load_weights(str(tmp_path / "run" / "checkpoints" / "best.weights.h5"))
+  assert_weights_equal([w.numpy() for w in best.trainable_weights],
+                       killed.end[record["epoch"]])
+
+  resumed = TrainableWeightsAt()
+  history = fault_tolerant_fit(run, 4, after=[resumed], ema_momentum=0.5)
+  assert len(history.history["bits_per_dim"]) == 2  # Epochs 2 and 3.
+  # The backup of epoch 1 held the averages in the model; epoch 2 still
+  # trains from the raw weights epoch 1 ended with, as the killed run did.
+  assert_weights_equal(resumed.begin[2], killed.begin[2])
+  # fit ends with the averages in the model.
+  assert_weights_equal([w.numpy() for w in history.model.trainable_weights],
+                       resumed.end[3])
 
 
 def test_history_agrees_with_the_older_backup_keras_falls_back_to(tmp_path):

@@ -50,6 +50,14 @@ def test_multi_worker_mode_is_readable_from_the_strategy_extended():
   assert not _compat.in_multi_worker_mode(tf.distribute.get_strategy())
 
 
+def test_swap_ema_weights_keeps_its_swap_state_where_compat_sets_it():
+  callback = keras.callbacks.SwapEMAWeights(swap_on_epoch=True)
+  assert getattr(callback, "_ema_weights_in_model", None) is False, _hint(
+      "keras.callbacks.SwapEMAWeights._ema_weights_in_model", "keras")
+  _compat.mark_averaged_weights_in_model(callback)
+  assert callback._ema_weights_in_model is True  # pylint: disable=protected-access
+
+
 def test_keras_builds_through_the_hooks_the_mixin_overrides(monkeypatch):
   for name in ("_maybe_symbolic_build", "_symbolic_build"):
     assert callable(getattr(keras.Model, name, None)), _hint(

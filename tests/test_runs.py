@@ -137,8 +137,15 @@ def test_a_run_recorded_before_an_architecture_field_existed_resumes(tmp_path):
   identity = TrainConfig(model=ModelConfig(filters=8)).identity()
   older = json.loads(json.dumps(identity))
   del older["model"]["coupling"], older["model"]["invertible_1x1_conv"]
+  del older["ema_momentum"]
   write_json({"format": 1, "config": older}, run.run_json)
-  run.check_claim(identity)  # It ran with the defaults of the new fields.
+  # It ran with the defaults of the new fields.
+  run.check_claim(identity, defaults=TrainConfig.default_identity())
+  with pytest.raises(RunDirectoryConflict, match=r"ema_momentum: 0.0 in the "
+                     r"run, 0.99 now"):
+    run.check_claim(TrainConfig(model=ModelConfig(filters=8),
+                                ema_momentum=0.99).identity(),
+                    defaults=TrainConfig.default_identity())
   with pytest.raises(RunDirectoryConflict, match=r"model.coupling: 'affine' "
                      r"in the run, 'additive' now"):
     run.check_claim(TrainConfig(model=ModelConfig(

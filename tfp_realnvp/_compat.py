@@ -66,3 +66,17 @@ class BuildWithoutDataBatch:
     del iterator, data_batch
     with self.distribute_strategy.scope():
       self._symbolic_build()
+
+
+def mark_averaged_weights_in_model(swap_ema_weights):
+  """Tells a `keras.callbacks.SwapEMAWeights` that the model holds the averaged weights (and the optimizer the raw ones).
+
+  Missing public API: `SwapEMAWeights(swap_on_epoch=True)` keeps in its
+  private `_ema_weights_in_model` whether it swapped the averages into the
+  model at an epoch's end; a backup written then and restored in a new
+  `fit` has them swapped, which a new callback cannot know otherwise.
+
+  Args:
+    swap_ema_weights: a `keras.callbacks.SwapEMAWeights`.
+  """
+  swap_ema_weights._ema_weights_in_model = True  # pylint: disable=protected-access

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp import _compat
 from tfp_realnvp import loading
 from tfp_realnvp import validation
 from tfp_realnvp.distribute import is_chief
@@ -265,13 +266,74 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     return " ".join(kept) or "No epoch had finished, so no weights were saved."
 
 
-def fault_tolerance_callbacks(run_directory, throughput):
-  """The callbacks that keep a run's progress: backup, non-finite stop, best checkpoint, throughput, history.
+class AveragedWeights(keras.callbacks.SwapEMAWeights):
+  """Keras's `SwapEMAWeights(swap_on_epoch=True)`, resumable: the averaged weights are validated, checkpointed and kept.
 
-  In this order, which matters: the history row of an epoch is written
-  after its throughput is logged, and the backup of an epoch (`RunBackup`,
-  last) only once its best checkpoint and history row are written, so a
-  run killed in between resumes at that epoch and rewrites its row.
+  With an optimizer that averages the weights (`use_ema`, Polyak averaging;
+  `tfp_realnvp.optimization.default_optimizer`'s `ema_momentum`),
+  validation runs on the averages, and at each epoch's end they are in the
+  model for the callbacks after this one (the best checkpoint, TensorBoard
+  samples, the backup); training continues from the raw weights. A backup
+  written so holds the averages in the model and the raw weights in the
+  optimizer: when `fit` resumes from one (its first epoch is not 0), this
+  callback swaps them back before training, so a resumed run goes on
+  exactly as an uninterrupted one. `fit` ends with the averages in the
+  model. Without averaging it does nothing.
+
+  Source: Polyak averaging as Flow++ (Ho et al. 2019, sec. 4) evaluates its
+  models; not in the Real NVP paper.
+  """
+
+  def __init__(self):
+    super().__init__(swap_on_epoch=True)
+    self._first_epoch = True
+
+  def _averaging(self):
+    optimizer = getattr(self.model.optimizer, "inner_optimizer",
+                        self.model.optimizer)
+    return bool(getattr(optimizer, "use_ema", False))
+
+  def on_train_begin(self, logs=None):
+    self._first_epoch = True
+
+  def on_epoch_begin(self, epoch, logs=None):
+    if not self._averaging():
+      return
+    if self._first_epoch and epoch > 0:  # Resumed from a backup.
+      _compat.mark_averaged_weights_in_model(self)
+    self._first_epoch = False
+    super().on_epoch_begin(epoch, logs)
+
+  def on_epoch_end(self, epoch, logs=None):
+    if self._averaging():
+      super().on_epoch_end(epoch, logs)
+
+  def on_test_begin(self, logs=None):
+    if self._averaging():
+      super().on_test_begin(logs)
+
+  def on_test_end(self, logs=None):
+    if self._averaging():
+      super().on_test_end(logs)
+
+  def on_predict_begin(self, logs=None):
+    if self._averaging():
+      super().on_predict_begin(logs)
+
+  def on_predict_end(self, logs=None):
+    if self._averaging():
+      super().on_predict_end(logs)
+
+
+def fault_tolerance_callbacks(run_directory, throughput):
+  """The callbacks that keep a run's progress: non-finite stop, weight averages, best checkpoint, throughput, history, backup.
+
+  In this order, which matters: the averaged weights are in the model
+  (`AveragedWeights`) before the best checkpoint saves it; the history row
+  of an epoch is written after its throughput is logged, and the backup of
+  an epoch (`RunBackup`, last) only once its best checkpoint and history
+  row are written, so a run killed in between resumes at that epoch and
+  rewrites its row.
   `StopOnNonFiniteLoss` raises at the end of the first non-finite batch,
   before any epoch-end save; `RunBackup` restores at the start of `fit`,
   before the first epoch, which is when the others read the epoch it
@@ -283,12 +345,13 @@ def fault_tolerance_callbacks(run_directory, throughput):
 
   Returns:
     list of `keras.callbacks.Callback`: `StopOnNonFiniteLoss`,
-    `BestCheckpoint` (in `run_directory.best_checkpoint`, recorded in
+    `AveragedWeights`, `BestCheckpoint` (in `run_directory.best_checkpoint`, recorded in
     `best_record`), `throughput`, `HistoryCSVLogger`
     (`run_directory.history_csv`), `RunBackup` (in `run_directory.backup`).
   """
   return [
       StopOnNonFiniteLoss(run_directory),
+      AveragedWeights(),
       BestCheckpoint(run_directory.best_checkpoint,
                      run_directory.best_record),
       throughput,

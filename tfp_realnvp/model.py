@@ -199,7 +199,9 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       compile: whether to compile with the preset's optimizer: Adam at its
         learning rate, gradient-norm clipping and schedule (a cosine
         schedule spans the preset's epochs over the full train split at its
-        batch size; `Preset.optimizer`).
+        batch size; `Preset.optimizer`), and its weight averaging (pass
+        `tfp_realnvp.callbacks.AveragedWeights()` to `fit` to validate and
+        checkpoint the averages; `fit` ends with them in the model).
       **overrides: `RealNVP` arguments that replace the preset's (e.g.
         `num_classes=None`, `filters=16`).
 

@@ -1,11 +1,15 @@
-"""Adam, its learning-rate schedules and gradient clipping for the bits/dim loss.
+"""Adam, its learning-rate schedules, gradient clipping for the bits/dim loss and weight averaging.
 
 Source: the official code (tensorflow/models research/real_nvp,
 `get_default_hparams`): Adam at learning rate 1e-3, gradients clipped to a
-global norm of 100 on its nats-per-image loss.
+global norm of 100 on its nats-per-image loss. Weight averaging (Polyak
+averaging: an exponential moving average of the weights, used for
+evaluation) is not in the paper; Flow++ (Ho et al. 2019, sec. 4) and Glow's
+code evaluate such averages.
 """
 
 import keras
+import numpy as np
 
 from tfp_realnvp.units import nats_per_image_to_bits_per_dim
 
@@ -15,6 +19,8 @@ LR_SCHEDULES = ("constant", "cosine")
 DEFAULT_LEARNING_RATE = 1e-3
 #: Global gradient-norm bound of `default_optimizer` (on the bits/dim loss).
 DEFAULT_GRADIENT_CLIP_NORM = 100.0
+#: Momentum of the weights' moving average when none is kept (averaging off).
+NO_WEIGHT_AVERAGING = 0.0
 #: The official code's bound on the norm of its nats-per-image gradients.
 OFFICIAL_GRADIENT_CLIP_NATS = 100.0
 
@@ -46,8 +52,9 @@ def learning_rate_schedule(learning_rate, schedule="constant", total_steps=None)
 
 
 def default_optimizer(learning_rate=DEFAULT_LEARNING_RATE,
-                      gradient_clip_norm=DEFAULT_GRADIENT_CLIP_NORM):
-  """Adam with global gradient-norm clipping.
+                      gradient_clip_norm=DEFAULT_GRADIENT_CLIP_NORM,
+                      ema_momentum=NO_WEIGHT_AVERAGING):
+  """Adam with global gradient-norm clipping and, optionally, weight averaging.
 
   Args:
     learning_rate: float > 0, Adam's step size (official code: 1e-3), or a
@@ -56,15 +63,36 @@ def default_optimizer(learning_rate=DEFAULT_LEARNING_RATE,
       the loss in bits/dim. The official code clips at 100 the gradient of
       the loss in nats per image, D ln 2 times larger than ours: its
       equivalent here is 100 / (D ln 2) (`official_gradient_clip_norm`).
+    ema_momentum: float in [0, 1): 0 for no averaging, else the momentum m
+      of Keras's exponential moving average of the trainable weights,
+      a <- m * a + (1 - m) * w after every step (`use_ema`). `fit` ends with
+      the averages in the model; `tfp_realnvp.callbacks.AveragedWeights`
+      also validates and checkpoints them.
 
   Returns:
     A new `keras.optimizers.Adam`.
+
+  Raises:
+    ValueError: for an ema_momentum outside [0, 1).
   """
+  check_ema_momentum(ema_momentum)
+  averaging = ema_momentum != NO_WEIGHT_AVERAGING
   return keras.optimizers.Adam(learning_rate=learning_rate,
-                               global_clipnorm=gradient_clip_norm)
+                               global_clipnorm=gradient_clip_norm,
+                               use_ema=averaging,
+                               ema_momentum=ema_momentum if averaging else 0.99)
 
 
-def make_optimizer(learning_rate, lr_schedule, total_steps, gradient_clip_norm):
+def check_ema_momentum(ema_momentum):
+  """Raises ValueError unless `ema_momentum` is a float in [0, 1) (0: no weight averaging)."""
+  if not (np.isfinite(ema_momentum) and 0.0 <= ema_momentum < 1.0):
+    raise ValueError(f"ema_momentum must be in [0, 1) (0: no weight "
+                     f"averaging; e.g. 0.99 averages about the last 100 "
+                     f"steps); got {ema_momentum}.")
+
+
+def make_optimizer(learning_rate, lr_schedule, total_steps, gradient_clip_norm,
+                   ema_momentum=NO_WEIGHT_AVERAGING):
   """`default_optimizer` with the learning rate of `learning_rate_schedule`.
 
   Args:
@@ -72,16 +100,17 @@ def make_optimizer(learning_rate, lr_schedule, total_steps, gradient_clip_norm):
     lr_schedule: one of `LR_SCHEDULES`.
     total_steps: optimizer steps of the whole training (for "cosine").
     gradient_clip_norm: float > 0, as `default_optimizer`.
+    ema_momentum: float in [0, 1), as `default_optimizer`.
 
   Returns:
     A new `keras.optimizers.Adam`.
 
   Raises:
-    ValueError: as `learning_rate_schedule`.
+    ValueError: as `learning_rate_schedule` and `default_optimizer`.
   """
   return default_optimizer(
       learning_rate_schedule(learning_rate, lr_schedule, total_steps),
-      gradient_clip_norm)
+      gradient_clip_norm, ema_momentum)
 
 
 def official_gradient_clip_norm(num_dims):

@@ -142,12 +142,23 @@ class RunConfig:
       live, how the computation runs, `overwrite`, or the step sizes a
       resumed run may lower).
     """
-    fields = {field.name: getattr(self, field.name)
-              for field in dataclasses.fields(self)
-              if field.metadata.get("identifies_run", True)}
-    return json.loads(json.dumps({
-        name: dataclasses.asdict(value) if dataclasses.is_dataclass(value)
-        else value for name, value in fields.items()}))
+    return _jsonable({field.name: getattr(self, field.name)
+                      for field in _identifying_fields(self)})
+
+  @classmethod
+  def default_identity(cls):
+    """`identity()` of the fields' defaults: what a run recorded before a field existed used.
+
+    Returns:
+      dict as `identity`, of the identifying fields that have a default.
+    """
+    return _jsonable({
+        field.name: (field.default_factory()
+                     if field.default_factory is not dataclasses.MISSING
+                     else field.default)
+        for field in _identifying_fields(cls)
+        if field.default is not dataclasses.MISSING
+        or field.default_factory is not dataclasses.MISSING})
 
   @property
   def keras_verbose(self):
@@ -323,7 +334,7 @@ class RunDirectory:
     return (tf.io.gfile.isdir(self.backup) and
             bool(tf.io.gfile.listdir(self.backup)))
 
-  def check_claim(self, identity, overwrite=False):
+  def check_claim(self, identity, overwrite=False, defaults=None):
     """Raises unless `claim(identity, overwrite)` may take the directory; changes nothing.
 
     The directory is free when it holds none of `outputs()` (other files
@@ -335,6 +346,8 @@ class RunDirectory:
     Args:
       identity: `RunConfig.identity()` of the run to start or resume.
       overwrite: whether an earlier run's outputs may be deleted.
+      defaults: `RunConfig.default_identity()` of its configuration class:
+        the values of fields a run.json written before they existed lacks.
 
     Raises:
       RunDirectoryConflict (a ValueError): without `overwrite`, when the
@@ -346,7 +359,8 @@ class RunDirectory:
     if overwrite:
       return
     if tf.io.gfile.exists(self.run_json):
-      differences = _differences(_recorded_identity(self.run_json), identity)
+      differences = _differences(
+          _recorded_identity(self.run_json, defaults or {}), identity)
       if differences:
         raise RunDirectoryConflict(
             f"{self.path} holds a run of another configuration ("
@@ -365,7 +379,7 @@ class RunDirectory:
           f"{self.path} holds files of a run whose configuration is not "
           f"recorded (no run.json; found {', '.join(found)}): {_WAYS_OUT}.")
 
-  def claim(self, identity, overwrite=False):
+  def claim(self, identity, overwrite=False, defaults=None):
     """Makes the directory the run of `identity`'s (`check_claim` first): run.json records it.
 
     With `overwrite`, the outputs of any earlier run are deleted first.
@@ -373,12 +387,13 @@ class RunDirectory:
     Args:
       identity: `RunConfig.identity()` of the run to start or resume.
       overwrite: whether to delete an earlier run's outputs.
+      defaults: as `check_claim`.
 
     Raises:
       RunDirectoryConflict (a ValueError): as `check_claim`.
       OSError: run.json cannot be written.
     """
-    self.check_claim(identity, overwrite)
+    self.check_claim(identity, overwrite, defaults)
     if overwrite:
       for path in self.outputs():
         remove_if_exists(path)
@@ -391,10 +406,22 @@ class RunDirectory:
       remove_if_exists(path)
 
 
-def _recorded_identity(path):
-  """The identity run.json records; architecture fields added since it was written take their defaults (what that run used), renamed ones today's names."""
+def _identifying_fields(config):
+  return [field for field in dataclasses.fields(config)
+          if field.metadata.get("identifies_run", True)]
+
+
+def _jsonable(fields):
+  """`fields` as JSON gives them back: nested configurations as dicts, tuples as lists."""
+  return json.loads(json.dumps({
+      name: dataclasses.asdict(value) if dataclasses.is_dataclass(value)
+      else value for name, value in fields.items()}))
+
+
+def _recorded_identity(path, defaults):
+  """The identity run.json records; fields added since it was written take their `defaults` (what that run used), renamed architecture fields today's names."""
   try:
-    recorded = read_json(path)["config"]
+    recorded = {**defaults, **read_json(path)["config"]}
   except (KeyError, TypeError) as error:
     raise RunDirectoryConflict(
         f"{path} is damaged (no configuration in it): {_WAYS_OUT}.") from error

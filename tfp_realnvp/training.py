@@ -28,6 +28,8 @@ from tfp_realnvp.model import RealNVP
 from tfp_realnvp.optimization import DEFAULT_GRADIENT_CLIP_NORM
 from tfp_realnvp.optimization import DEFAULT_LEARNING_RATE
 from tfp_realnvp.optimization import LR_SCHEDULES
+from tfp_realnvp.optimization import NO_WEIGHT_AVERAGING
+from tfp_realnvp.optimization import check_ema_momentum
 from tfp_realnvp.optimization import make_optimizer
 from tfp_realnvp.plots import plot_learning_curve
 from tfp_realnvp.precision import MIXED_PRECISION_POLICIES
@@ -64,6 +66,11 @@ class TrainConfig(RunConfig):
     gradient_clip_norm: finite float > 0, largest global gradient norm of the
       bits/dim loss (`default_optimizer`; the official clipping is
       100 / (D ln 2), `official_gradient_clip_norm`).
+    ema_momentum: float in [0, 1), Polyak averaging: 0 for none, else the
+      momentum of the moving average of the weights
+      (`tfp_realnvp.optimization.default_optimizer`) that validation, the
+      best checkpoint, samples and the saved model use
+      (`tfp_realnvp.callbacks.AveragedWeights`).
     mixed_precision: "" for float32, or "mixed_float16" or "mixed_bfloat16"
       (`MIXED_PRECISION_POLICIES`): the s/t networks compute in 16 bits
       while pixels, log-determinants, the prior and the loss stay float32.
@@ -83,7 +90,7 @@ class TrainConfig(RunConfig):
   Raises:
     ValueError: as `RunConfig`, or for an unknown schedule, mixed precision
       policy or preset, a learning rate < 0, a gradient clip norm <= 0 (or
-      either not finite), a temperature <= 0, tensorboard_every_n_epochs
+      either not finite), an ema_momentum outside [0, 1), a temperature <= 0, tensorboard_every_n_epochs
       < 1, or a
       `model` that is not a `ModelConfig`.
   """
@@ -99,6 +106,10 @@ class TrainConfig(RunConfig):
       DEFAULT_GRADIENT_CLIP_NORM, "largest global gradient norm of the "
       "bits/dim loss (the official clipping is 100 / (D ln 2))",
       identifies_run=False)
+  ema_momentum: float = option(
+      NO_WEIGHT_AVERAGING, "Polyak averaging: momentum of the moving average "
+      "of the weights that validation, the best checkpoint and the saved "
+      "model use (0: none; 0.99 averages about the last 100 steps)")
   mixed_precision: str = option(
       "", "'' (float32), mixed_float16 or mixed_bfloat16: the s/t networks "
       "compute in 16 bits; log-determinants, prior and loss stay float32 "
@@ -133,6 +144,7 @@ class TrainConfig(RunConfig):
       raise ValueError(f"gradient_clip_norm must be finite and > 0 (the "
                        f"largest global gradient norm); got "
                        f"{self.gradient_clip_norm}.")
+    check_ema_momentum(self.ema_momentum)
     validation.temperature_values(self.temperature)
     if self.tensorboard_every_n_epochs < 1:
       raise ValueError(f"tensorboard_every_n_epochs must be >= 1; got "
@@ -185,7 +197,7 @@ class TrainConfig(RunConfig):
     """
     return make_optimizer(self.learning_rate, self.lr_schedule,
                           self.epochs * steps_per_epoch,
-                          self.gradient_clip_norm)
+                          self.gradient_clip_norm, self.ema_momentum)
 
 
 def train(config):
@@ -263,11 +275,12 @@ def train(config):
                   jit_compile=config.jit_compile)
   model_name = config.model_name or _default_model_name(config)
   check_writable_directory(run.path, "--output-dir")
-  run.check_claim(config.identity(), config.overwrite)
+  run.check_claim(config.identity(), config.overwrite,
+                  config.default_identity())
   if is_chief(strategy):
     check_writable_directory(os.path.join(config.export_dir, model_name),
                              "--export-dir")
-  run.claim(config.identity(), config.overwrite)
+  run.claim(config.identity(), config.overwrite, config.default_identity())
   write_json(model.get_config(), run.config_json)
   if not run.has_backup():
     run.start_fresh()
