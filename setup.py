@@ -40,8 +40,9 @@ setup(
     extras_require={
         # tests/test_notebooks.py runs the notebooks in ipykernel's python3
         # kernel; tests/test_docs.py builds the reference documentation.
-        "test": ["pytest", "nbclient", "nbformat", "ipykernel",
-                 *DOCS_REQUIRES],
+        # pytest-xdist: `make test` runs the suite in 2 processes.
+        "test": ["pytest", "pytest-xdist", "nbclient", "nbformat",
+                 "ipykernel", *DOCS_REQUIRES],
         "docs": DOCS_REQUIRES,
         "notebooks": ["jupyterlab", "ipykernel"],  # jupyter lab notebooks/
     },

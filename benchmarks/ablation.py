@@ -84,7 +84,8 @@ CONFIGS = {
                  "mnist_bundled_paper",
                  {**_VARIATIONAL, "coupling": "additive"}),
     "demo": ("make demo's preset mnist_bundled: variational dequantization, "
-             "batch 16, cosine schedule over the run", "mnist_bundled", {}),
+             "batch 16, cosine schedule over the run, weight averaging "
+             "(momentum 0.99)", "mnist_bundled", {}),
 }
 
 
