@@ -7,7 +7,7 @@ libraries):
 - foundation: version, _compat, units, config, images, plots, rest
 - flow: bijectors.*, layers.*, architecture, dequantization, latents,
   validation
-- model: model, presets, optimization, precision, data, distribute
+- model: model, presets, optimization, precision, sources, data, distribute
 - files: export, loading, runs
 - jobs: sampling, evaluation, callbacks, training, tuning
 - command line: cli, __main__ and the package's __init__ (the
@@ -30,8 +30,8 @@ LAYERS = [
                     "plots", "rest"}),
     ("flow", {"bijectors", "layers", "architecture", "dequantization",
               "latents", "validation"}),
-    ("model", {"model", "presets", "optimization", "precision", "data",
-               "distribute"}),
+    ("model", {"model", "presets", "optimization", "precision", "sources",
+               "data", "distribute"}),
     ("files", {"export", "loading", "runs"}),
     ("jobs", {"sampling", "evaluation", "callbacks", "training", "tuning"}),
     ("command line", {"cli", "__main__", "__init__"}),

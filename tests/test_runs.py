@@ -33,7 +33,7 @@ def test_history_reading_keeps_every_epoch_and_missing_values(tmp_path):
     (dict(batch_size=0), "batch_size must be >= 1"),
     (dict(steps_per_epoch=-1), "steps_per_epoch must be >= 0"),
     (dict(strategy="tpu"), "strategy must be one of"),
-    (dict(dataset="mnist_full"), "dataset must be one of"),
+    (dict(dataset="mnist_full"), "Unknown data set 'mnist_full'"),
     (dict(verbose=4), r"verbose must be one of \(0, 1, 2, 3\); got 4"),
     (dict(model_name="../escaped"), "name must be one directory name of "
      "letters, digits, '_', '-' and '.'"),

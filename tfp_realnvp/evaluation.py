@@ -89,19 +89,22 @@ def evaluate_bits_per_dim(model, batches, num_samples=1, seed=0, verbose=1):
 
 def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
              seed=0, data_dir=None, download=True, config_path=None,
-             verbose=1):
+             verbose=1, options=None):
   """`tfp-realnvp evaluate`: test bits/dim of a saved model on a data set split.
 
   Args:
     model_path: `.keras` file, `.weights.h5` checkpoint (with
       `config_path`) or SavedModel version directory.
-    dataset: a data set name (`tfp_realnvp.data.DATASETS`).
+    dataset: a data set name (`tfp_realnvp.data.DATASETS`) or a user's
+      source (`tfp_realnvp.data.spec`).
     split: split string; None for the data set's held-out split
       (`spec(dataset).eval_split`).
     batch_size: images per model call.
     num_samples, seed, verbose: as `evaluate_bits_per_dim`.
     data_dir, download: as `tfp_realnvp.data.load`.
     config_path: as `tfp_realnvp.loading.load`.
+    options: the source's `tfp_realnvp.sources.ImageOptions` (those it was
+      trained with, so that its validation split is the same).
 
   Returns:
     The dict of `evaluate_bits_per_dim` without `per_image`, plus `dataset`
@@ -116,18 +119,20 @@ def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
     OSError: no model at `model_path`.
     tfp_realnvp.data.DatasetUnavailableError: the data set is missing.
   """
-  split = split or data.spec(dataset).eval_split
+  dataset_spec = data.spec(dataset, options, data_dir, download)
+  split = split or dataset_spec.eval_split
   model = loading.load(model_path, config_path)
-  check_compatible(model, dataset)
+  check_compatible(model, dataset, options)
   batches = data.pipeline(dataset, split, batch_size, training=False,
-                          data_dir=data_dir, download=download)
+                          data_dir=data_dir, download=download,
+                          options=options)
   try:
     result = evaluate_bits_per_dim(model, batches, num_samples, seed,
                                    verbose)
   except tf.errors.InvalidArgumentError as error:
     raise ValueError(
         f"The model rejected the images of {dataset!r} (shape "
-        f"{data.image_shape(dataset)}): {_assertion_text(error)}") from error
+        f"{dataset_spec.image_shape}): {_assertion_text(error)}") from error
   except NonFiniteResultError as error:
     raise NonFiniteResultError(f"{model_path}: {error}") from error
   del result["per_image"]
@@ -140,12 +145,13 @@ def _assertion_text(error):
   return found.group(1) if found else error.message.splitlines()[0]
 
 
-def check_compatible(model, dataset):
+def check_compatible(model, dataset, options=None):
   """Raises ValueError unless the model can score the data set's images and labels.
 
   Args:
     model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`).
-    dataset: a data set name (`tfp_realnvp.data.DATASETS`).
+    dataset, options: a data set name (`tfp_realnvp.data.DATASETS`) or a
+      user's source, and its `ImageOptions` (`tfp_realnvp.data.spec`).
 
   Raises:
     ValueError: an unknown data set; a class-conditional model and a data
@@ -153,9 +159,9 @@ def check_compatible(model, dataset):
       differs from the data set's; or the model's image shape, where known,
       differs from the data set's.
   """
-  image_shape = data.image_shape(dataset)
+  image_shape = data.image_shape(dataset, options)
   if model.conditional:
-    classes = data.num_classes(dataset)
+    classes = data.num_classes(dataset, options)
     if classes is None:
       raise ValueError(f"The model is class-conditional but {dataset!r} has "
                        f"no class labels.")

@@ -84,7 +84,14 @@ def default_optimizer(learning_rate=DEFAULT_LEARNING_RATE,
 
 
 def check_ema_momentum(ema_momentum):
-  """Raises ValueError unless `ema_momentum` is a float in [0, 1) (0: no weight averaging)."""
+  """Raises ValueError unless `ema_momentum` is a float in [0, 1) (0: no weight averaging).
+
+  Args:
+    ema_momentum: the momentum to check.
+
+  Raises:
+    ValueError: naming the value and the range.
+  """
   if not (np.isfinite(ema_momentum) and 0.0 <= ema_momentum < 1.0):
     raise ValueError(f"ema_momentum must be in [0, 1) (0: no weight "
                      f"averaging; e.g. 0.99 averages about the last 100 "

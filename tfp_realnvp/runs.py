@@ -19,6 +19,7 @@ import uuid
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp import sources
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.config import option
 from tfp_realnvp.distribute import STRATEGIES
@@ -31,6 +32,7 @@ MODEL_NAME_PATTERN = r"[A-Za-z0-9_.-]+"
 MAX_VERBOSE = 3
 #: The values `verbose` (and the command line's `--verbose`) accept.
 VERBOSE_LEVELS = tuple(range(MAX_VERBOSE + 1))
+_IMAGE_DEFAULTS = sources.ImageOptions()
 
 
 def keras_verbosity(verbose):
@@ -50,7 +52,9 @@ class RunConfig:
   """What every job (`train`, `tune`) needs: data, batching, outputs, strategy.
 
   Attributes:
-    dataset: data set name (`tfp_realnvp.data.DATASETS`).
+    dataset: data set name (`tfp_realnvp.data.DATASETS`), or a user's
+      source: a folder of images, an .npz/.npy file or "tfds:NAME"
+      (`tfp_realnvp.sources`).
     epochs: int >= 1, training epochs.
     batch_size: int >= 1, examples per batch (the global batch, split
       across the replicas of a distribution strategy).
@@ -65,6 +69,13 @@ class RunConfig:
     data_dir: directory of prepared tensorflow-datasets data; "" for
       TFDS's default.
     download: whether tensorflow-datasets may download missing data.
+    image_size: () or (H, W), a user's source's
+      `tfp_realnvp.sources.ImageOptions` field.
+    crop: "none" or "center", as `ImageOptions`.
+    channels: 0, 1 or 3, as `ImageOptions`.
+    validation_fraction: float in (0, 1), as `ImageOptions`.
+    cache: "" or a directory, `ImageOptions.cache_dir`.
+    skip_unreadable: bool, as `ImageOptions`.
     strategy: distribution strategy, one of
       `tfp_realnvp.distribute.STRATEGIES`.
     seed: int seed of the initial weights, the dequantization noise
@@ -78,11 +89,16 @@ class RunConfig:
     ValueError: a model name that is not one directory name
       (`check_model_name`), non-positive epochs or batch size, a batch size
       above the data set's training images (no full batch), negative steps
-      per epoch, an unknown data set or strategy, or verbose outside
-      [0, 3].
+      per epoch, an unknown data set or strategy, verbose outside [0, 3],
+      bad image options, or a user's source that cannot be used (named:
+      `tfp_realnvp.sources.DataSourceError`).
+    tfp_realnvp.data.DatasetUnavailableError: a "tfds:" source that cannot
+      be loaded.
   """
-  dataset: str = option(data.BUNDLED_MNIST, "data set name",
-                        choices=data.DATASETS)
+  dataset: str = option(data.BUNDLED_MNIST, f"a data set name "
+                        f"({', '.join(data.DATASETS)}), a folder of images "
+                        f"(class subfolders give labels), an .npz/.npy "
+                        f"array file, or tfds:NAME")
   epochs: int = option(10, "training epochs")
   batch_size: int = option(64, "examples per batch")
   steps_per_epoch: int = option(0, "steps per epoch (0: one pass over the "
@@ -101,6 +117,25 @@ class RunConfig:
                          identifies_run=False)
   download: bool = option(True, "let tensorflow-datasets download missing "
                           "data", identifies_run=False)
+  image_size: tuple = option(
+      _IMAGE_DEFAULTS.image_size, "resize your own images to H W pixels "
+      "(default: keep their size, which must then be one)")
+  crop: str = option(_IMAGE_DEFAULTS.crop, "center: first crop your images "
+                     "to the aspect ratio of --image-size",
+                     choices=sources.CROPS)
+  channels: int = option(_IMAGE_DEFAULTS.channels, "1: convert your images "
+                         "to grayscale, 3: to RGB (0: keep theirs, which "
+                         "must then be one count)", choices=sources.CHANNELS)
+  validation_fraction: float = option(
+      _IMAGE_DEFAULTS.validation_fraction, "fraction of each class of your "
+      "images held out for validation (fixed, seeded, stratified) when the "
+      "source has no split of its own")
+  cache: str = option(_IMAGE_DEFAULTS.cache_dir, "directory where a "
+                      "folder's decoded images are cached on disk (default: "
+                      "in memory)", identifies_run=False)
+  skip_unreadable: bool = option(
+      _IMAGE_DEFAULTS.skip_unreadable, "skip (and count) a folder's "
+      "unreadable image files instead of stopping")
   strategy: str = option("auto", "distribution: auto (MirroredStrategy on >1 "
                          "GPU), default, mirrored, multi_worker (configured "
                          "by TF_CONFIG)", choices=STRATEGIES,
@@ -124,7 +159,7 @@ class RunConfig:
                          f"{getattr(self, field.name)!r}.")
     if self.model_name:
       check_model_name(self.model_name)
-    training_images = data.spec(self.dataset).num_train_examples
+    training_images = self.data_spec().num_train_examples
     if self.batch_size > training_images:
       # Training batches are full batches only (`data.make_pipeline`).
       raise ValueError(
@@ -176,7 +211,7 @@ class RunConfig:
     """
     if not self.conditional:
       return None
-    classes = data.num_classes(self.dataset)
+    classes = self.data_spec().num_classes
     if classes is None:
       raise ValueError(f"{self.dataset!r} has no class labels; it cannot "
                        f"train a conditional model.")
@@ -196,7 +231,8 @@ class RunConfig:
         be loaded.
     """
     return data.fit_pipelines(self.dataset, self.batch_size, self.seed,
-                              self.steps_per_epoch, **self._load_args())
+                              self.steps_per_epoch, **self._load_args(),
+                              options=self.data_options())
 
   def held_out_pipeline(self, validation_data):
     """The pipeline of the data set's `eval_split` (`tfp_realnvp.data.held_out_pipeline`).
@@ -214,10 +250,55 @@ class RunConfig:
         be loaded.
     """
     return data.held_out_pipeline(self.dataset, self.batch_size,
-                                  validation_data, **self._load_args())
+                                  validation_data, **self._load_args(),
+                                  options=self.data_options())
+
+  def data_options(self):
+    """The `tfp_realnvp.sources.ImageOptions` of the image fields (the named sets take the defaults).
+
+    Returns:
+      `ImageOptions` (`image_options`).
+    """
+    return image_options(self)
+
+  def data_spec(self):
+    """`tfp_realnvp.data.spec` of the data set with these options: image shape, classes, splits.
+
+    Returns:
+      A `tfp_realnvp.data.DatasetSpec` or `tfp_realnvp.sources.Source`.
+
+    Raises:
+      ValueError: as `tfp_realnvp.data.spec`.
+    """
+    return data.spec(self.dataset, self.data_options(), **self._load_args())
 
   def _load_args(self):
     return dict(data_dir=self.data_dir or None, download=self.download)
+
+
+#: The `RunConfig` fields that make a user's source's `ImageOptions`.
+IMAGE_OPTION_FIELDS = ("image_size", "crop", "channels", "validation_fraction",
+                       "cache", "skip_unreadable")
+
+
+def image_options(values):
+  """The `tfp_realnvp.sources.ImageOptions` of `IMAGE_OPTION_FIELDS` (`cache` is its `cache_dir`).
+
+  Args:
+    values: an object with those attributes: a `RunConfig`, or parsed
+      command-line arguments.
+
+  Returns:
+    `ImageOptions`.
+
+  Raises:
+    ValueError: as `ImageOptions`.
+  """
+  return sources.ImageOptions(
+      image_size=tuple(values.image_size), crop=values.crop,
+      channels=values.channels,
+      validation_fraction=values.validation_fraction,
+      cache_dir=values.cache, skip_unreadable=values.skip_unreadable)
 
 
 #: Version of the layout of run.json (`RunDirectory.claim`).

@@ -57,7 +57,10 @@ class TrainConfig(RunConfig):
   Attributes:
     dataset, epochs, batch_size, steps_per_epoch: as in `RunConfig`.
     conditional, output_dir, export_dir, model_name: as in `RunConfig`.
-    data_dir, download, strategy, seed, verbose: as in `RunConfig`.
+    data_dir, download: as in `RunConfig`.
+    image_size, crop, channels, validation_fraction: as in `RunConfig`.
+    cache, skip_unreadable: as in `RunConfig`.
+    strategy, seed, verbose: as in `RunConfig`.
     model: the architecture, a `tfp_realnvp.config.ModelConfig`.
     learning_rate: finite float >= 0, Adam's step size (the peak of a cosine
       schedule; official code: 1e-3).
@@ -183,7 +186,7 @@ class TrainConfig(RunConfig):
       ValueError: for an unknown data set, or `conditional` for a data set
         without labels.
     """
-    return dict(image_shape=data.image_shape(self.dataset),
+    return dict(image_shape=self.data_spec().image_shape,
                 num_classes=self.num_classes(), config=self.model)
 
   def optimizer(self, steps_per_epoch):
@@ -316,6 +319,9 @@ def train(config):
       "history": curve,
       "num_parameters": int(model.count_params()),
       "num_replicas": strategy.num_replicas_in_sync,
+      "class_names": (list(data.class_names(config.dataset,
+                                            config.data_options()))
+                      if config.conditional else []),
       "config": dataclasses.asdict(config),
       "model_config": {k: v for k, v in model.get_config().items()
                        if k not in ("name", "trainable", "dtype")},
@@ -353,7 +359,8 @@ def _finish(run, metrics):
 
 def _provenance(config, metrics):
   """What the SavedModel records of the run that trained it."""
-  return {"job": "train", "dataset": config.dataset, "preset": config.preset,
+  return {"job": "train", "dataset": config.dataset,
+          "class_names": metrics["class_names"], "preset": config.preset,
           "epochs": config.epochs, "batch_size": config.batch_size,
           "seed": config.seed, "mixed_precision": config.mixed_precision,
           **{key: metrics[key] for key in (
@@ -379,4 +386,4 @@ def _tensorboard_callbacks(config, strategy, log_dir):
 
 def _default_model_name(config):
   suffix = "_conditional" if config.conditional else ""
-  return f"real_nvp_{config.dataset}{suffix}"
+  return f"real_nvp_{data.short_name(config.dataset)}{suffix}"

@@ -274,6 +274,8 @@ class TuneConfig(RunConfig):
   Attributes:
     dataset, batch_size, steps_per_epoch, conditional: as in `RunConfig`.
     export_dir, model_name, data_dir, download: as in `RunConfig`.
+    image_size, crop, channels, validation_fraction: as in `RunConfig`.
+    cache, skip_unreadable: as in `RunConfig`.
     strategy, seed, verbose: as in `RunConfig`.
     epochs: int >= 1, training epochs of each trial (Hyperband: the
       largest budget).
@@ -337,7 +339,7 @@ def tune(config):
   strategy = get_strategy(config.strategy)
   train_data, validation_data = config.fit_pipelines()
   hypermodel = RealNVPHyperModel(
-      data.image_shape(config.dataset), config.num_classes(),
+      config.data_spec().image_shape, config.num_classes(),
       search_space=config.search_space, learning_rate=config.learning_rate,
       model_config=config.model)
   tuner = make_tuner(config.tuner, hypermodel, config.max_trials,
