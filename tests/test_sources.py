@@ -62,6 +62,26 @@ def test_a_class_folder_is_read_labelled_and_split_by_class(class_folder):
   assert any(np.array_equal(image, first) for image, _ in train + held_out)
 
 
+def test_a_disk_cache_serves_the_same_examples_and_large_folders_show_progress(
+    class_folder, tmp_path, monkeypatch, capsys):
+  monkeypatch.setattr(sources, "PROGRESS_BAR_FILES", 10)
+  options = ImageOptions(cache_dir=str(tmp_path / "cache"))
+  cached = data.spec(str(class_folder), options)
+  assert "18/18" in capsys.readouterr().out  # Keras's progress bar.
+  assert cached.image_shape == (HEIGHT, WIDTH, 3) and not cached.cache
+  in_memory = list(data.load(str(class_folder), "train").as_numpy_iterator())
+  for _ in range(2):  # The first pass decodes and writes, the next reads.
+    from_disk = list(data.load(str(class_folder), "train",
+                               options=options).as_numpy_iterator())
+    assert len(from_disk) == len(in_memory)
+    for (image, label), (expected, expected_label) in zip(from_disk,
+                                                          in_memory):
+      np.testing.assert_array_equal(image, expected)
+      assert label == expected_label
+  assert any(path.name.endswith("_train.index")
+             for path in (tmp_path / "cache").iterdir())
+
+
 def test_split_indices_is_stratified_and_fixed():
   labels = np.repeat(np.arange(3), [10, 20, 30])
   train, validation = sources.split_indices(labels, 0.1)
