@@ -15,6 +15,7 @@ from tfp_realnvp import sources
 from tfp_realnvp.sources import DataSourceError
 from tfp_realnvp.sources import ImageOptions
 from tfp_realnvp.training import TrainConfig
+from tfp_realnvp.tuning import TuneConfig
 
 HEIGHT, WIDTH = 20, 24
 CLASSES = ("circles", "dots", "stripes")
@@ -80,6 +81,24 @@ def test_a_disk_cache_serves_the_same_examples_and_large_folders_show_progress(
       assert label == expected_label
   assert any(path.name.endswith("_train.index")
              for path in (tmp_path / "cache").iterdir())
+
+
+def test_tune_reads_a_folder_with_the_same_options(class_folder):
+  config = TuneConfig(dataset=str(class_folder), image_size=(12, 16),
+                      channels=1, batch_size=4, conditional=True)
+  assert config.data_spec().image_shape == (12, 16, 1)
+  assert config.num_classes() == 3
+  images, labels = next(iter(config.fit_pipelines()[0]))
+  assert images.shape == (4, 12, 16, 1) and labels.shape == (4,)
+
+
+def test_a_folder_of_only_unreadable_files_is_named(tmp_path):
+  (tmp_path / "junk").mkdir()
+  for name in ("a.png", "b.jpg"):
+    (tmp_path / "junk" / name).write_bytes(b"not an image")
+  with pytest.raises(DataSourceError, match=r"junk has no readable image "
+                     r"\(2 file\(s\), all unreadable\)"):
+    data.spec(str(tmp_path / "junk"), ImageOptions(skip_unreadable=True))
 
 
 def test_split_indices_is_stratified_and_fixed():
@@ -234,7 +253,9 @@ def test_cli_trains_an_unconditional_model_on_a_flat_folder_and_an_npz(
                      str(output_dir), "--export-dir", str(tmp_path / "sm")]
                     + conditional + TINY_FLAGS) == 0
     metrics = json.loads((output_dir / "metrics.json").read_text())
-    assert metrics["num_replicas"] == 1
+    assert metrics["class_names"] == (["0", "1"] if conditional else [])
+    assert Path(metrics["saved_model"], "saved_model.pb").exists()
+    assert (output_dir / "samples.png").exists()
   # A conditional model of an unlabelled folder is refused before training.
   assert cli.main(["train", "--dataset", str(tmp_path / "flat"),
                    "--conditional", "--output-dir", str(tmp_path / "no"),
