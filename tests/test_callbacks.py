@@ -269,6 +269,41 @@ def test_averaged_weights_are_checkpointed_and_a_resume_trains_the_raw_ones(
                        resumed.end[3])
 
 
+class StopAfter(keras.callbacks.Callback):
+  """Stops `fit` at the end of `epoch` (as EarlyStopping would)."""
+
+  def __init__(self, epoch):
+    super().__init__()
+    self.epoch = epoch
+
+  def on_epoch_end(self, epoch, logs=None):
+    if epoch == self.epoch:
+      self.model.stop_training = True
+
+
+def test_a_stopped_fit_ends_with_the_averages_and_a_first_fit_never_swaps(
+    tmp_path):
+  keras.utils.set_random_seed(0)
+  recorded = TrainableWeightsAt()
+  history = fault_tolerant_fit(RunDirectory(str(tmp_path / "run")), 4,
+                               StopAfter(1), after=[recorded],
+                               ema_momentum=0.5)
+  assert len(history.history["bits_per_dim"]) == 2
+  assert_weights_equal([w.numpy() for w in history.model.trainable_weights],
+                       recorded.end[1])
+  # A fresh optimizer's fit that starts at a later epoch (initial_epoch, no
+  # backup) trains from the model's own weights, not the empty averages.
+  model = tiny_model(conditional=False)
+  model.compile(optimizer=default_optimizer(ema_momentum=0.5))
+  initial = [w.numpy() for w in model.trainable_weights]
+  started = TrainableWeightsAt()
+  train, validation = datasets(conditional=False)
+  model.fit(train, validation_data=validation, epochs=3, initial_epoch=2,
+            steps_per_epoch=1, verbose=0,
+            callbacks=[callbacks.AveragedWeights(), started])
+  assert_weights_equal(started.begin[2], initial)
+
+
 def test_history_agrees_with_the_older_backup_keras_falls_back_to(tmp_path):
   run = RunDirectory(str(tmp_path / "run"))
   killed_after(run, 3)

@@ -56,6 +56,8 @@ def test_swap_ema_weights_keeps_its_swap_state_where_compat_sets_it():
       "keras.callbacks.SwapEMAWeights._ema_weights_in_model", "keras")
   _compat.mark_averaged_weights_in_model(callback)
   assert callback._ema_weights_in_model is True  # pylint: disable=protected-access
+  assert callable(getattr(callback, "_finalize_ema_values", None)), _hint(
+      "keras.callbacks.SwapEMAWeights._finalize_ema_values", "keras")
 
 
 def test_keras_builds_through_the_hooks_the_mixin_overrides(monkeypatch):

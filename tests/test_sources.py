@@ -115,8 +115,7 @@ def test_image_size_channels_and_center_crop(tmp_path):
   # A 40x60 image: left third black, middle white, right third black.
   image = np.zeros((40, 60, 3), np.uint8)
   image[:, 20:40] = 255
-  write_images(tmp_path / "flat", [image])
-  write_images(tmp_path / "flat", [image[:, ::-1].copy()] * 2)
+  write_images(tmp_path / "flat", [image] * 3)
   options = ImageOptions(image_size=(8, 8), crop="center", channels=1)
   source = data.spec(str(tmp_path / "flat"), options)
   assert source.image_shape == (8, 8, 1) and source.num_classes is None
@@ -127,6 +126,38 @@ def test_image_size_channels_and_center_crop(tmp_path):
   row = examples[0][0][4, :, 0]
   assert row[:2].max() < 40 and row[2:6].min() > 215 and row[6:].max() < 40
   assert examples[0][1] == 0
+
+
+def test_gif_rgba_and_grayscale_files_become_one_shape(tmp_path):
+  folder = tmp_path / "mixed"
+  folder.mkdir()
+  rgb = random_images(2)
+  Image.fromarray(rgb[0]).save(folder / "a.gif")  # Palette: first frame.
+  rgba = np.concatenate([rgb[1], np.full((HEIGHT, WIDTH, 1), 7, np.uint8)],
+                        axis=-1)
+  Image.fromarray(rgba).save(folder / "b.png")
+  Image.fromarray(rgb[0][..., 0]).save(folder / "c.bmp")
+  (folder / ".hidden.png").write_bytes(b"macOS resource fork")
+  source = data.spec(str(folder), ImageOptions(channels=3))
+  assert source.image_shape == (HEIGHT, WIDTH, 3)
+  examples = list(data.load(str(folder), "train", options=ImageOptions(
+      channels=3)).as_numpy_iterator()) + list(data.load(
+          str(folder), "validation", options=ImageOptions(
+              channels=3)).as_numpy_iterator())
+  assert len(examples) == 3  # The hidden file is not an image of the set.
+  # The RGBA PNG loses its alpha channel and keeps its colours exactly.
+  assert any(np.array_equal(image, rgb[1]) for image, _ in examples)
+  # The grayscale BMP becomes three equal channels.
+  gray = [image for image, _ in examples
+          if np.array_equal(image[..., 0], image[..., 1])]
+  assert any(np.array_equal(image[..., 2], rgb[0][..., 0]) for image in gray)
+  rgba_array = np.stack([rgba, rgba])
+  np.savez(tmp_path / "rgba.npz", images=rgba_array)
+  assert data.spec(str(tmp_path / "rgba.npz")).image_shape == (
+      HEIGHT, WIDTH, 3)
+  np.savez(tmp_path / "five.npz", images=np.zeros((2, 4, 4, 5), np.uint8))
+  with pytest.raises(DataSourceError, match=r"1 \(grayscale\), 3 \(RGB\)"):
+    data.spec(str(tmp_path / "five.npz"))
 
 
 def test_array_files_and_their_labels(tmp_path):
@@ -197,6 +228,15 @@ def test_bad_folders_are_named(tmp_path):
   source = data.spec(str(tmp_path / "broken"),
                      ImageOptions(skip_unreadable=True))
   assert source.skipped_files == 2 and source.num_train_examples == 1
+
+  write_images(tmp_path / "both" / "a", random_images(2))
+  write_images(tmp_path / "both", random_images(1))
+  with pytest.raises(DataSourceError, match=r"both class subfolders \(a\) "
+                     r"and images beside them \(000.png\)"):
+    data.spec(str(tmp_path / "both"))
+  (tmp_path / "notes.txt").write_text("")
+  with pytest.raises(ValueError, match=r"is not a folder, an .npz or an .npy"):
+    data.spec(str(tmp_path / "notes.txt"))
 
   write_images(tmp_path / "few" / "a", random_images(4))
   write_images(tmp_path / "few" / "b", random_images(1))

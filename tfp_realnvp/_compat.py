@@ -80,3 +80,17 @@ def mark_averaged_weights_in_model(swap_ema_weights):
     swap_ema_weights: a `keras.callbacks.SwapEMAWeights`.
   """
   swap_ema_weights._ema_weights_in_model = True  # pylint: disable=protected-access
+
+
+def copy_averaged_weights_to_optimizer(swap_ema_weights):
+  """Makes a `keras.callbacks.SwapEMAWeights`'s optimizer hold the averages the model holds, as it does after the last epoch.
+
+  Missing public API: `SwapEMAWeights` does this only at the last epoch
+  (its private `_finalize_ema_values`); a `fit` stopped earlier would end
+  with the raw weights in the model.
+
+  Args:
+    swap_ema_weights: a `keras.callbacks.SwapEMAWeights` with the averages
+      in its model.
+  """
+  swap_ema_weights._finalize_ema_values()  # pylint: disable=protected-access

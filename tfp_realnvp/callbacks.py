@@ -275,10 +275,12 @@ class AveragedWeights(keras.callbacks.SwapEMAWeights):
   model for the callbacks after this one (the best checkpoint, TensorBoard
   samples, the backup); training continues from the raw weights. A backup
   written so holds the averages in the model and the raw weights in the
-  optimizer: when `fit` resumes from one (its first epoch is not 0), this
-  callback swaps them back before training, so a resumed run goes on
-  exactly as an uninterrupted one. `fit` ends with the averages in the
-  model. Without averaging it does nothing.
+  optimizer: when `fit` resumes from one (its first epoch is not 0 and the
+  optimizer has taken steps), this callback swaps them back before
+  training, so a resumed run goes on exactly as an uninterrupted one.
+  `fit` ends with the averages in the model, also when a callback stops it
+  early (`stop_training`, set before this callback's epoch end). Without
+  averaging it does nothing.
 
   Source: Polyak averaging as Flow++ (Ho et al. 2019, sec. 4) evaluates its
   models; not in the Real NVP paper.
@@ -299,7 +301,8 @@ class AveragedWeights(keras.callbacks.SwapEMAWeights):
   def on_epoch_begin(self, epoch, logs=None):
     if not self._averaging():
       return
-    if self._first_epoch and epoch > 0:  # Resumed from a backup.
+    resumed = epoch > 0 and int(self.model.optimizer.iterations) > 0
+    if self._first_epoch and resumed:  # From a backup written swapped.
       _compat.mark_averaged_weights_in_model(self)
     self._first_epoch = False
     super().on_epoch_begin(epoch, logs)
@@ -307,6 +310,10 @@ class AveragedWeights(keras.callbacks.SwapEMAWeights):
   def on_epoch_end(self, epoch, logs=None):
     if self._averaging():
       super().on_epoch_end(epoch, logs)
+      if self.model.stop_training and epoch < self.params["epochs"] - 1:
+        # fit ends now: its finalize copies the optimizer's copy into the
+        # model, which must then be the averages too (as at the last epoch).
+        _compat.copy_averaged_weights_to_optimizer(self)
 
   def on_test_begin(self, logs=None):
     if self._averaging():

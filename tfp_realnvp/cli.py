@@ -58,10 +58,10 @@ def _field_help(config_class, name):
           dataclasses.fields(config_class)}[name].metadata["help"]
 
 
-def _add_config_arguments(parser, config_class):
-  """One flag per field of a job configuration: --no-X for booleans, several values for tuples."""
+def _add_config_arguments(parser, config_class, names=None):
+  """One flag per field of a job configuration (or only the fields `names`): --no-X for booleans, several values for tuples."""
   for field in dataclasses.fields(config_class):
-    if field.name in NESTED_FIELDS:
+    if field.name in NESTED_FIELDS or (names and field.name not in names):
       continue
     kwargs = _value_kwargs(field, _default(field), field.metadata["help"])
     if field.metadata.get("choices") is not None:
@@ -202,12 +202,7 @@ def _add_evaluate_parser(subparsers):
                       help=_field_help(RunConfig, "download"))
   parser.add_argument("--config", default="", help="JSON file with the "
                       "RealNVP config, needed for .weights.h5 checkpoints")
-  for field in dataclasses.fields(RunConfig):
-    if field.name in IMAGE_OPTION_FIELDS:
-      kwargs = _value_kwargs(field, _default(field), field.metadata["help"])
-      parser.add_argument(_flag(field.name), **kwargs,
-                          **{"choices": field.metadata["choices"]}
-                          if field.metadata.get("choices") else {})
+  _add_config_arguments(parser, RunConfig, IMAGE_OPTION_FIELDS)
   _add_verbose_argument(parser)
 
 

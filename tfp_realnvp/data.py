@@ -131,8 +131,12 @@ def spec(name, options=None, data_dir=None, download=True):
     return SPECS[name]
   if sources.is_source(name):
     return sources.describe(name, options, data_dir, download)
-  missing = (f"No such folder or file: {name!r}. " if os.sep in name else
-             f"Unknown data set {name!r}. ")
+  if tf.io.gfile.exists(name):
+    missing = f"{name!r} is not a folder, an .npz or an .npy file. "
+  elif os.sep in name:
+    missing = f"No such folder or file: {name!r}. "
+  else:
+    missing = f"Unknown data set {name!r}. "
   raise ValueError(missing + f"Expected one of {DATASETS}, a folder of "
                    f"images, an .npz/.npy array file or tfds:NAME.")
 

@@ -14,11 +14,13 @@ A source is named by one string, as `--dataset` takes it:
   classes.
 
 `ImageOptions` resizes (`image_size`, after a `crop` to its aspect ratio),
-converts channels, splits off validation images and caches. A source
-without a validation split of its own (folders, array files, a TFDS set
-with only "train") is split once, by `split_indices`: a fixed, seeded,
+converts channels, splits off validation images and caches. Folders and
+array files are split once, by `split_indices`: a fixed, seeded,
 stratified `validation_fraction` of each class is held out and never
-trained on. Folders and array files are read completely before training,
+trained on. A TFDS set keeps its own splits ("validation" for `fit`'s
+validation where it has one, "test" for the final figure); one with only
+"train" holds out its first `validation_fraction` by TFDS slicing
+("train[:10%]"), fixed but not stratified. Folders and array files are read completely before training,
 so that any bad file is named before anything is written.
 
 Not in the paper: the paper trains on its five named data sets only
@@ -244,14 +246,18 @@ def _describe_files(name, options):
 
   image_shape = (_folder_shape(files, options) if images is None else
                  tuple(images.shape[1:]))
-  # A cache file belongs to these files and options; another folder or
-  # option gets its own (tf.data would serve a stale cache silently).
-  fingerprint = hashlib.sha1(repr((files, options)).encode()).hexdigest()[:16]
+  # A cache file belongs to these files (where they are, their sizes and
+  # times) and options; other files or options get their own (tf.data
+  # would serve a stale cache silently).
+  fingerprint = hashlib.sha1(repr((
+      [(os.path.abspath(path), tf.io.gfile.stat(path).length,
+        tf.io.gfile.stat(path).mtime_nsec) for path in files or ()],
+      options)).encode()).hexdigest()[:16]
   return Source(name=name, image_shape=image_shape, num_classes=num_classes,
                 class_names=class_names, num_train_examples=len(train),
                 splits=(TRAIN_SPLIT, VALIDATION_SPLIT),
                 eval_split=VALIDATION_SPLIT, validation_split=None,
-                cache=images is not None, skipped_files=skipped, loader=load)
+                cache=False, skipped_files=skipped, loader=load)
 
 
 def split_indices(labels, fraction, class_names=(), name=""):
@@ -383,16 +389,21 @@ def _list_folder(folder):
   """(files, labels int64, class_names): class subfolders, or a flat folder."""
   if not tf.io.gfile.isdir(folder):
     raise DataSourceError(f"No such folder: {folder!r}.")
-  entries = sorted(entry.rstrip("/") for entry in tf.io.gfile.listdir(folder)
-                   if not entry.startswith("."))
+  entries = _visible_entries(folder)
   subfolders = [entry for entry in entries
                 if tf.io.gfile.isdir(os.path.join(folder, entry))]
   loose = _image_names(folder, entries)
-  if subfolders and not loose:
+  if subfolders and loose:
+    raise DataSourceError(
+        f"{folder} has both class subfolders ({', '.join(subfolders[:3])}"
+        f"{', ...' if len(subfolders) > 3 else ''}) and images beside them "
+        f"({loose[0]}{', ...' if len(loose) > 1 else ''}): move the images "
+        f"into a class folder, or point --dataset at one folder of images.")
+  if subfolders:
     files, labels = [], []
     for label, subfolder in enumerate(subfolders):
       path = os.path.join(folder, subfolder)
-      names = _image_names(path, sorted(tf.io.gfile.listdir(path)))
+      names = _image_names(path, _visible_entries(path))
       if not names:
         raise DataSourceError(f"Class folder {path} has no image files "
                               f"({', '.join(IMAGE_EXTENSIONS)}); remove it "
@@ -406,6 +417,12 @@ def _list_folder(folder):
                           f"subfolders.")
   return ([os.path.join(folder, name) for name in loose],
           np.zeros(len(loose), np.int64), ())
+
+
+def _visible_entries(folder):
+  """Sorted names in `folder` without hidden ones (".DS_Store", macOS "._x.jpg")."""
+  return sorted(entry.rstrip("/") for entry in tf.io.gfile.listdir(folder)
+                if not entry.startswith("."))
 
 
 def _image_names(folder, entries):
@@ -427,7 +444,7 @@ def _read_folder(files, labels, options, folder):
         raise
       skipped += 1
     else:
-      image = _convert_image(image, options)
+      image = _convert(image, options)
       images.append(image.numpy() if not options.cache_dir else
                     image.shape)
       kept.append(index)
@@ -463,51 +480,56 @@ def _decode_file(path):
         f"Cannot read the image file {path}: {_first_line(error)}. Remove or "
         f"replace it, or pass --skip-unreadable (skip_unreadable=True) to "
         f"skip such files.") from error
-  if image.dtype != tf.uint8:  # 16-bit PNGs.
-    image = tf.cast(tf.round(tf.cast(image, tf.float32) / 257.0), tf.uint8)
-  return image
+  return image  # uint8: decode_image reduces 16-bit PNGs to 8 bits.
 
 
-def _convert_image(image, options):
-  """`image` uint8 [H, W, C] with `options`' channels, crop and size, uint8.
+def _convert(image, options):
+  """`image` uint8 [H, W, C], C in 1..4, with `options`' channels, crop and size: one definition for files, arrays and tf.data (eager or traced).
 
-  An alpha channel (C = 2 or 4) is dropped first.
+  An alpha channel (C = 2 or 4) is dropped first; grayscale is ITU-R 601
+  luma, rounded; resizing is bilinear with antialiasing, rounded to uint8.
   """
-  image = image[..., :3] if image.shape[-1] == 4 else (
-      image[..., :1] if image.shape[-1] == 2 else image)
-  if options.channels == 1 and image.shape[-1] == 3:
-    image = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
-    image = tf.saturate_cast(tf.round(image), tf.uint8)
-  elif options.channels == 3 and image.shape[-1] == 1:
-    image = tf.image.grayscale_to_rgb(image)
+  image = tf.cond(tf.shape(image)[-1] >= 3, lambda: image[..., :3],
+                  lambda: image[..., :1])
+  if options.channels == 1:
+    image = tf.cond(tf.shape(image)[-1] == 3, lambda: tf.saturate_cast(
+        tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))),
+        tf.uint8), lambda: image)
+  elif options.channels == 3:
+    image = tf.cond(tf.shape(image)[-1] == 1,
+                    lambda: tf.image.grayscale_to_rgb(image), lambda: image)
   if options.image_size:
     if options.crop == "center":
-      image = _crop_to_aspect_ratio(image, options.image_size)
-    image = tf.image.resize(image, options.image_size, method="bilinear",
-                            antialias=True)
-    image = tf.saturate_cast(tf.round(image), tf.uint8)
+      image = _center_crop_to_aspect_ratio(image, options.image_size)
+    image = tf.saturate_cast(tf.round(tf.image.resize(
+        image, options.image_size, method="bilinear", antialias=True)),
+                             tf.uint8)
   return image
 
 
-def _convert_images(images, options, what):
-  """`convert_image` over an array uint8 [N, H, W, C]; the same array when nothing changes."""
-  if not options.image_size and options.channels in (0, images.shape[-1]):
-    if images.shape[-1] not in (1, 3):
-      raise DataSourceError(f"{what}: images must have 1 or 3 channels (or "
-                            f"pass --channels); got {images.shape[-1]}.")
-    return images
-  return np.stack([_convert_image(tf.constant(image), options).numpy()
-                   for image in images])
-
-
-def _crop_to_aspect_ratio(image, size):
-  height, width = image.shape[0], image.shape[1]
+def _center_crop_to_aspect_ratio(image, size):
+  height, width = tf.shape(image)[0], tf.shape(image)[1]
   target_height, target_width = size
-  crop_height = min(height, round(width * target_height / target_width))
-  crop_width = min(width, round(height * target_width / target_height))
+  crop_height = tf.minimum(height, tf.cast(tf.round(
+      tf.cast(width, tf.float32) * target_height / target_width), tf.int32))
+  crop_width = tf.minimum(width, tf.cast(tf.round(
+      tf.cast(height, tf.float32) * target_width / target_height), tf.int32))
   return tf.image.crop_to_bounding_box(
       image, (height - crop_height) // 2, (width - crop_width) // 2,
       crop_height, crop_width)
+
+
+def _convert_images(images, options, what):
+  """`_convert` over an array uint8 [N, H, W, C]; the same array when nothing changes."""
+  if images.shape[-1] not in (1, 2, 3, 4):
+    raise DataSourceError(f"{what}: images must have 1 (grayscale), 3 (RGB) "
+                          f"or, with alpha, 2 or 4 channels; got shape "
+                          f"{images.shape}.")
+  if not options.image_size and images.shape[-1] in (1, 3) and (
+      options.channels in (0, images.shape[-1])):
+    return images
+  return np.stack([_convert(tf.constant(image), options).numpy()
+                   for image in images])
 
 
 def _check_same_shape(shapes, files, options):
@@ -527,7 +549,7 @@ def _check_same_shape(shapes, files, options):
 
 
 def _folder_shape(files, options):
-  image = _convert_image(_decode_file(files[0]), options)
+  image = _convert(_decode_file(files[0]), options)
   return tuple(image.shape)
 
 
@@ -535,43 +557,12 @@ def _file_dataset(files, labels, options, image_shape):
   def decode(path, label):
     image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
     image = tf.ensure_shape(image, [None, None, None])
-    image = _convert_in_graph(image, options)
+    image = _convert(image, options)
     return tf.ensure_shape(image, image_shape), label
 
   return tf.data.Dataset.from_tensor_slices(
       (tf.constant(files), tf.constant(labels, tf.int64))).map(
           decode, num_parallel_calls=tf.data.AUTOTUNE)
-
-
-def _convert_in_graph(image, options):
-  """`convert_image` for images of unknown static shape (tf.data)."""
-  channels = tf.shape(image)[-1]
-  image = tf.cond(channels >= 3, lambda: image[..., :3],
-                  lambda: image[..., :1])
-  if options.channels == 1:
-    image = tf.cond(tf.shape(image)[-1] == 3, lambda: tf.saturate_cast(
-        tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))),
-        tf.uint8), lambda: image)
-  elif options.channels == 3:
-    image = tf.cond(tf.shape(image)[-1] == 1,
-                    lambda: tf.image.grayscale_to_rgb(image), lambda: image)
-  if options.image_size:
-    if options.crop == "center":
-      height, width = tf.shape(image)[0], tf.shape(image)[1]
-      target_height, target_width = options.image_size
-      crop_height = tf.minimum(height, tf.cast(tf.round(
-          tf.cast(width, tf.float32) * target_height / target_width),
-                                               tf.int32))
-      crop_width = tf.minimum(width, tf.cast(tf.round(
-          tf.cast(height, tf.float32) * target_width / target_height),
-                                             tf.int32))
-      image = tf.image.crop_to_bounding_box(
-          image, (height - crop_height) // 2, (width - crop_width) // 2,
-          crop_height, crop_width)
-    image = tf.saturate_cast(tf.round(tf.image.resize(
-        image, options.image_size, method="bilinear", antialias=True)),
-                             tf.uint8)
-  return image
 
 
 def _first_line(error):
@@ -606,9 +597,14 @@ def _describe_tfds(name, options, data_dir, download):
     height, width = options.image_size
   if options.channels:
     channels = options.channels
+  elif channels in (2, 4):  # `_convert` drops the alpha channel.
+    channels -= 1
   if None in (height, width):
     raise DataSourceError(f"{name}'s images have no fixed size; pass "
                           f"--image-size H W (image_size=).")
+  if channels is None:
+    raise DataSourceError(f"{name}'s images have no fixed number of "
+                          f"channels; pass --channels 1 or 3 (channels=).")
   splits = tuple(builder.info.splits.keys())
   if not splits:  # Not prepared: prepare it, or say why it cannot be.
     try:
@@ -624,8 +620,11 @@ def _describe_tfds(name, options, data_dir, download):
     # mock_data): the common ones.
     splits = tuple(builder.info.splits.keys()) or ("train", "test")
   held_out = next((s for s in ("test", "validation") if s in splits), None)
-  percent = round(100 * options.validation_fraction)
-  if held_out is None:
+  # fit validates on "validation" where there is one, so that "test" stays
+  # unseen until the final figure.
+  validation_split = "validation" if "validation" in splits else None
+  if held_out is None:  # Only "train": TFDS slicing, fixed, not stratified.
+    percent = max(1, round(100 * options.validation_fraction))
     split_of = {TRAIN_SPLIT: f"train[{percent}%:]",
                 VALIDATION_SPLIT: f"train[:{percent}%]"}
     held_out = VALIDATION_SPLIT
@@ -654,7 +653,7 @@ def _describe_tfds(name, options, data_dir, download):
           f"connection and pass its directory with --data-dir.") from error
 
     def preprocess(example):
-      image = _convert_in_graph(example[image_key], options)
+      image = _convert(example[image_key], options)
       image = tf.ensure_shape(image, (height, width, channels))
       label_value = (tf.cast(example[label_key], tf.int64) if class_names
                      else tf.constant(0, tf.int64))
@@ -667,6 +666,6 @@ def _describe_tfds(name, options, data_dir, download):
                 num_classes=len(class_names) or None, class_names=class_names,
                 num_train_examples=int(num_train),
                 splits=tuple(split_of), eval_split=held_out,
-                validation_split=None, cache=math.prod(
+                validation_split=validation_split, cache=math.prod(
                     (height, width, channels, num_train)) < 2**30,
                 skipped_files=0, loader=load)
