@@ -257,7 +257,7 @@ def test_a_shape_that_does_not_allow_the_scales_names_the_sizes_that_do(
 
 
 def test_cli_trains_evaluates_samples_and_exports_a_class_folder(
-    class_folder, tmp_path):
+    class_folder, tmp_path, capsys):
   output_dir, export_dir = tmp_path / "run", tmp_path / "saved_models"
   assert cli.main(["train", "--dataset", str(class_folder), "--conditional",
                    "--output-dir", str(output_dir), "--export-dir",
@@ -269,14 +269,24 @@ def test_cli_trains_evaluates_samples_and_exports_a_class_folder(
                      "tfp_realnvp.json").read_text())
   assert info["image_shape"] == [HEIGHT, WIDTH, 3] and info["num_classes"] == 3
   assert info["provenance"]["class_names"] == list(CLASSES)
+  assert info["provenance"]["image_options"]["validation_fraction"] == 0.1
   assert Path(metrics["saved_model"]).parent.name == (
       "real_nvp_textures_conditional")
   # One row per class of 20x24 RGB tiles (1-pixel borders, enlarged twice).
   samples = np.asarray(Image.open(output_dir / "samples.png"))
   assert samples.shape == (2 * (3 * (HEIGHT + 1) + 1),
                            2 * (10 * (WIDTH + 1) + 1), 3)
+  capsys.readouterr()
   assert cli.main(["evaluate", str(output_dir / "model.keras"), "--dataset",
                    str(class_folder), "--verbose", "0"]) == 0
+  # The held-out images are the training run's: the same figure.
+  scored = json.loads(capsys.readouterr().out)
+  assert scored["split"] == "validation" and scored["num_images"] == 3
+  assert cli.main(["evaluate", str(output_dir / "model.keras"), "--dataset",
+                   str(class_folder), "--image-size", "8", "8",
+                   "--verbose", "0"]) == 2
+  assert "--image-size and --channels the model was trained with" in (
+      capsys.readouterr().err)
   assert cli.main(["export", str(output_dir / "model.keras"), "--export-dir",
                    str(export_dir), "--name", "again"]) == 0
 

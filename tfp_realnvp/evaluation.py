@@ -171,4 +171,7 @@ def check_compatible(model, dataset, options=None):
   if model.image_shape is not None and tuple(model.image_shape) != tuple(
       image_shape):
     raise ValueError(f"The model takes images of shape {model.image_shape}; "
-                     f"{dataset!r} has {image_shape}.")
+                     f"{dataset!r} has {image_shape}. For your own images, "
+                     f"pass the --image-size and --channels the model was "
+                     f"trained with (its metrics.json or SavedModel "
+                     f"metadata: image_options).")

@@ -360,7 +360,9 @@ def _finish(run, metrics):
 def _provenance(config, metrics):
   """What the SavedModel records of the run that trained it."""
   return {"job": "train", "dataset": config.dataset,
-          "class_names": metrics["class_names"], "preset": config.preset,
+          "class_names": metrics["class_names"],
+          "image_options": dataclasses.asdict(config.data_options()),
+          "preset": config.preset,
           "epochs": config.epochs, "batch_size": config.batch_size,
           "seed": config.seed, "mixed_precision": config.mixed_precision,
           **{key: metrics[key] for key in (
