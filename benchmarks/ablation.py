@@ -41,6 +41,9 @@ Usage (the README's table):
   make demo   # then, its run as the demo's 15-minute one:
   .venv/bin/python benchmarks/ablation.py --phase record --configs demo \
       --minutes 15 --run-dir runs/demo
+  .venv/bin/python benchmarks/ablation.py --phase training --minutes 60 \
+      --configs demo   # so far the only 60-minute run
+  .venv/bin/python benchmarks/ablation.py --phase table --report-minutes 5 15 60
 """
 
 import argparse
