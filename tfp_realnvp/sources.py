@@ -221,11 +221,11 @@ def _describe_files(name, options):
   if name.lower().endswith(ARRAY_EXTENSIONS):
     images, labels, class_names = _read_array_file(name)
     images = _convert_images(images, options, name)
-    files, skipped = None, 0
+    files, skipped, image_shape = None, 0, tuple(images.shape[1:])
   else:
     files, labels, class_names = _list_folder(name)
-    images, labels, skipped, files = _read_folder(files, labels, options,
-                                                  name)
+    images, image_shape, labels, skipped, files = _read_folder(
+        files, labels, options, name)
   train, validation = split_indices(labels, options.validation_fraction,
                                     class_names, name)
   num_classes = len(class_names) or None
@@ -244,20 +244,25 @@ def _describe_files(name, options):
                                             f"{fingerprint}_{split}"))
     return tf.data.Dataset.from_tensor_slices((images[keep], labels[keep]))
 
-  image_shape = (_folder_shape(files, options) if images is None else
-                 tuple(images.shape[1:]))
-  # A cache file belongs to these files (where they are, their sizes and
-  # times) and options; other files or options get their own (tf.data
-  # would serve a stale cache silently).
-  fingerprint = hashlib.sha1(repr((
-      [(os.path.abspath(path), tf.io.gfile.stat(path).length,
-        tf.io.gfile.stat(path).mtime_nsec) for path in files or ()],
-      options)).encode()).hexdigest()[:16]
+  if images is None:
+    fingerprint = _cache_fingerprint(files, options)
   return Source(name=name, image_shape=image_shape, num_classes=num_classes,
                 class_names=class_names, num_train_examples=len(train),
                 splits=(TRAIN_SPLIT, VALIDATION_SPLIT),
                 eval_split=VALIDATION_SPLIT, validation_split=None,
                 cache=False, skipped_files=skipped, loader=load)
+
+
+def _cache_fingerprint(files, options):
+  """A name for the disk cache of these files (where they are, their sizes and times) with these options.
+
+  Other files or options get their own: tf.data would serve a stale cache
+  silently.
+  """
+  stats = [(os.path.abspath(path), tf.io.gfile.stat(path)) for path in files]
+  return hashlib.sha1(repr((
+      [(path, stat.length, stat.mtime_nsec) for path, stat in stats],
+      options)).encode()).hexdigest()[:16]
 
 
 def split_indices(labels, fraction, class_names=(), name=""):
@@ -432,10 +437,14 @@ def _image_names(folder, entries):
 
 
 def _read_folder(files, labels, options, folder):
-  """Decodes every file (a progress bar for large folders): (images or None with a cache, labels, skipped, files)."""
+  """Decodes and checks every file (a progress bar for large folders).
+
+  Returns (images uint8 [N, H, W, C], or None with a disk cache; (H, W, C);
+  labels; the number of skipped files; the files kept).
+  """
   progress = (keras.utils.Progbar(len(files), unit_name="image")
               if len(files) >= PROGRESS_BAR_FILES else None)
-  images, kept, skipped = [], [], 0
+  images, shapes, kept, skipped = [], [], [], 0
   for index, path in enumerate(files):
     try:
       image = _decode_file(path)
@@ -445,8 +454,9 @@ def _read_folder(files, labels, options, folder):
       skipped += 1
     else:
       image = _convert(image, options)
-      images.append(image.numpy() if not options.cache_dir else
-                    image.shape)
+      shapes.append(tuple(image.shape))
+      if not options.cache_dir:
+        images.append(image.numpy())
       kept.append(index)
     if progress is not None:
       progress.update(index + 1)
@@ -457,13 +467,9 @@ def _read_folder(files, labels, options, folder):
     print(f"Skipped {skipped} unreadable image file(s) of {len(files)} in "
           f"{folder}.")
   files = [files[i] for i in kept]
-  labels = labels[kept]
-  shapes = [image.shape for image in images] if not options.cache_dir else (
-      images)
-  _check_same_shape(shapes, files, options)
-  if options.cache_dir:
-    return None, labels, skipped, files
-  return np.stack(images), labels, skipped, files
+  _check_same_shape(shapes, files)
+  return (np.stack(images) if images else None, shapes[0], labels[kept],
+          skipped, files)
 
 
 def _decode_file(path):
@@ -532,7 +538,7 @@ def _convert_images(images, options, what):
                    for image in images])
 
 
-def _check_same_shape(shapes, files, options):
+def _check_same_shape(shapes, files):
   first = shapes[0]
   for path, shape in zip(files, shapes):
     if shape[:2] != first[:2]:
@@ -545,12 +551,6 @@ def _check_same_shape(shapes, files, options):
           f"Images with different channels: {files[0]} has {first[2]}, "
           f"{path} has {shape[2]} (grayscale and RGB). Pass --channels 1 "
           f"or 3 (channels=) to convert them all.")
-  del options
-
-
-def _folder_shape(files, options):
-  image = _convert(_decode_file(files[0]), options)
-  return tuple(image.shape)
 
 
 def _file_dataset(files, labels, options, image_shape):
