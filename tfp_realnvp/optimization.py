@@ -76,11 +76,10 @@ def default_optimizer(learning_rate=DEFAULT_LEARNING_RATE,
     ValueError: for an ema_momentum outside [0, 1).
   """
   check_ema_momentum(ema_momentum)
-  averaging = ema_momentum != NO_WEIGHT_AVERAGING
   return keras.optimizers.Adam(learning_rate=learning_rate,
                                global_clipnorm=gradient_clip_norm,
-                               use_ema=averaging,
-                               ema_momentum=ema_momentum if averaging else 0.99)
+                               use_ema=ema_momentum != NO_WEIGHT_AVERAGING,
+                               ema_momentum=ema_momentum)
 
 
 def check_ema_momentum(ema_momentum):
