@@ -31,6 +31,7 @@ LAYERS = [
     ("flow", {"bijectors", "layers", "architecture", "dequantization",
               "latents", "validation"}),
     ("model", {"model", "presets", "optimization", "precision", "sources",
+               "conditions",
                "data", "distribute"}),
     ("files", {"export", "loading", "runs"}),
     ("jobs", {"sampling", "evaluation", "callbacks", "training", "tuning"}),

@@ -412,7 +412,9 @@ class TensorBoardSamples(keras.callbacks.Callback):
   grids show how the model changes: a row per class with `num_columns`
   samples each for a conditional model, `num_columns`^2 samples otherwise
   (the layout of train's samples.png). Logged every `every_n_epochs` epochs
-  and after the last epoch of `fit`.
+  and after the last epoch of `fit`; nothing for a model with a condition
+  (`RealNVP.condition_shape`), whose samples need conditions (train writes
+  them in conditions.png).
 
   Only images: the scalars come from `keras.callbacks.TensorBoard`
   (`tensorboard_callbacks` returns both), which already writes every epoch
@@ -493,6 +495,8 @@ class TensorBoardSamples(keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     if not (self._active and self._logs_samples(epoch)):
       return
+    if getattr(self.model, "condition_shape", None) is not None:
+      return  # Its samples need conditions: train's conditions.png shows them.
     grid = draw_sample_grid(loading.from_keras(self.model),
                             [self.temperature], num_columns=self.num_columns,
                             seed=self.seed)

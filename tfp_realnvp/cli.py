@@ -202,7 +202,8 @@ def _add_evaluate_parser(subparsers):
                       help=_field_help(RunConfig, "download"))
   parser.add_argument("--config", default="", help="JSON file with the "
                       "RealNVP config, needed for .weights.h5 checkpoints")
-  _add_config_arguments(parser, RunConfig, IMAGE_OPTION_FIELDS)
+  _add_config_arguments(parser, RunConfig,
+                        IMAGE_OPTION_FIELDS + ("condition",))
   _add_verbose_argument(parser)
 
 
@@ -278,7 +279,8 @@ def _run_evaluate(args):
   return evaluate(args.model, args.dataset, args.split, args.batch_size,
                   args.num_samples, args.seed, args.data_dir or None,
                   args.download, args.config or None,
-                  keras_verbosity(args.verbose), image_options(args))
+                  keras_verbosity(args.verbose), image_options(args),
+                  args.condition)
 
 
 def _run_sample(args):

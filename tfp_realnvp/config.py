@@ -172,6 +172,11 @@ class ModelConfig:
     dequantization_filters: int >= 1, feature maps of q's s/t networks.
     dequantization_res_blocks: int >= 0, residual blocks of q's s/t
       networks.
+    condition_depth: int >= 0, layers of the conditioning network of a
+      model with a condition (`tfp_realnvp.layers.ConditioningNetwork`:
+      dense layers for a vector condition, 3x3 convolutions per resolution
+      for an image one; 0 feeds the condition itself to the couplings).
+    condition_filters: int >= 1, units or feature maps of those layers.
 
   Raises:
     ValueError: a value of the wrong type or outside its valid range, naming
@@ -222,6 +227,13 @@ class ModelConfig:
   dequantization_res_blocks: int = hyperparameter(
       1, "residual blocks of the variational dequantization's s/t networks",
       Interval(0), "range")
+  condition_depth: int = hyperparameter(
+      2, "layers of the conditioning network that turns a condition into "
+      "features for every coupling (Ardizzone et al. 2019)", Interval(0),
+      "range")
+  condition_filters: int = hyperparameter(
+      32, "units or feature maps of the conditioning network's layers",
+      Interval(1), "choice")
 
   def __post_init__(self):
     for field in dataclasses.fields(self):

@@ -143,20 +143,20 @@ class UniformDequantization:
 
   name = UNIFORM
 
-  def dequantize(self, pixels, noise, class_one_hot=None):
+  def dequantize(self, pixels, noise, context=None):
     """x + v and log q = 0.
 
     Args:
       pixels: float tensor [N, H, W, C] of integer pixel values in [0, 255].
       noise: float tensor [N, H, W, C], the base noise v in [0, 1)
         (`uniform_noise`).
-      class_one_hot: ignored (the noise does not depend on the class).
+      context: ignored (the noise does not depend on the condition).
 
     Returns:
       (dequantized, log_q): float [N, H, W, C] pixels x + v, each in its
       bin [x, x + 1) (`within_bins`), and float [N] zeros (nats).
     """
-    del class_one_hot
+    del context
     return (within_bins(pixels, noise),
             tf.zeros(tf.shape(pixels)[:1], pixels.dtype))
 
@@ -210,29 +210,33 @@ class VariationalDequantization:
         [tfb.Sigmoid(), *reversed(couplings), tfb.Invert(tfb.Sigmoid())],
         name="dequantization_flow")
 
-  def condition(self, pixels, class_one_hot=None):
-    """What q is conditioned on: c = [x / 128 - 1, one-hot label broadcast over H, W].
+  def condition(self, pixels, context=None):
+    """What q is conditioned on: c = [x / 128 - 1, the model's context (broadcast over H, W if a vector)].
 
     Args:
       pixels: float tensor [N, H, W, C], integer pixel values in [0, 255].
-      class_one_hot: float [N, K] for a conditional model, else None.
+      context: what the model is conditioned on, at the image's resolution:
+        a one-hot label or a vector condition's features [N, K], an image
+        condition's features [N, H, W, K], or None.
 
     Returns:
       float tensor [N, H, W, C (+ K)] of `pixels`' dtype.
     """
     condition = pixels / 128.0 - 1.0
-    if class_one_hot is None:
+    if context is None:
       return condition
-    labels = tf.cast(class_one_hot, pixels.dtype)[:, None, None, :]
-    spatial = tf.concat([tf.shape(pixels)[:-1], tf.shape(labels)[-1:]],
+    context = tf.cast(context, pixels.dtype)
+    if context.shape.rank == 2:
+      context = context[:, None, None, :]
+    spatial = tf.concat([tf.shape(pixels)[:-1], tf.shape(context)[-1:]],
                         axis=0)
-    return tf.concat([condition, tf.broadcast_to(labels, spatial)], axis=-1)
+    return tf.concat([condition, tf.broadcast_to(context, spatial)], axis=-1)
 
-  def _kwargs(self, pixels, class_one_hot):
+  def _kwargs(self, pixels, context):
     return route_kwargs(self.flow, conditional_input=self.condition(
-        pixels, class_one_hot))
+        pixels, context))
 
-  def dequantize(self, pixels, noise, class_one_hot=None):
+  def dequantize(self, pixels, noise, context=None):
     """x + u for u = q's flow of v, and log q(u | x).
 
     Args:
@@ -240,7 +244,7 @@ class VariationalDequantization:
       noise: float tensor [N, H, W, C], the base noise v in [0, 1)
         (`uniform_noise`), kept within 2^-24 of 0 and 1 so that logit(v)
         is finite.
-      class_one_hot: float [N, K] for a conditional model, else None.
+      context: as in `condition`.
 
     Returns:
       (dequantized, log_q): float [N, H, W, C] pixels x + u, each in its
@@ -248,23 +252,23 @@ class VariationalDequantization:
       (over u in [0, 1)^D).
     """
     noise = tf.clip_by_value(noise, _V_MARGIN, 1.0 - _V_MARGIN)
-    kwargs = self._kwargs(pixels, class_one_hot)
+    kwargs = self._kwargs(pixels, context)
     unit_noise = self.flow.forward(noise, **kwargs)
     log_q = -self.flow.forward_log_det_jacobian(noise, event_ndims=3,
                                                 **kwargs)
     return within_bins(pixels, unit_noise), log_q
 
-  def log_prob(self, unit_noise, pixels, class_one_hot=None):
+  def log_prob(self, unit_noise, pixels, context=None):
     """log q(u | x) of given u in (0, 1)^D, through the flow's inverse.
 
     Args:
       unit_noise: float tensor [N, H, W, C], u in (0, 1).
-      pixels, class_one_hot: as in `dequantize`.
+      pixels, context: as in `dequantize`.
 
     Returns:
       float tensor [N], nats.
     """
-    kwargs = self._kwargs(pixels, class_one_hot)
+    kwargs = self._kwargs(pixels, context)
     return self.flow.inverse_log_det_jacobian(unit_noise, event_ndims=3,
                                               **kwargs)
 

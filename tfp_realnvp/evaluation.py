@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp import conditions
 from tfp_realnvp import data
 from tfp_realnvp import loading
 from tfp_realnvp import validation
@@ -34,7 +35,9 @@ def evaluate_bits_per_dim(model, batches, num_samples=1, seed=0, verbose=1):
   Args:
     model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`).
     batches: `tf.data.Dataset` of (images uint8 [B, H, W, C], labels int64
-      [B]), pixels in [0, 256), every image once.
+      [B]), or of dicts with "images", "labels" and "condition"
+      (`tfp_realnvp.conditions.with_condition`), pixels in [0, 256), every
+      image once.
     num_samples: int K >= 1, dequantization draws per image.
     seed: int; the noise is a deterministic function of it (batch b, draw
       k: the stateless seed [seed, b * K + k]).
@@ -57,11 +60,16 @@ def evaluate_bits_per_dim(model, batches, num_samples=1, seed=0, verbose=1):
       cardinality if cardinality > 0 else None, verbose=verbose,
       unit_name="batch")
   per_image = []
-  for step, (images, labels) in enumerate(batches):
+  for step, batch in enumerate(batches):
+    if isinstance(batch, dict):
+      images, labels = batch["images"], batch.get("labels")
+      condition = batch.get("condition")
+    else:
+      (images, labels), condition = batch, None
     images = tf.cast(images, tf.float32)
     bound = discrete_log_prob_from_draws(
-        lambda noise, images=images, labels=labels:
-        model.log_importance_weight(images, noise, labels),
+        lambda noise, images=images, labels=labels, condition=condition:
+        model.log_importance_weight(images, noise, labels, condition),
         tf.shape(images), model.dequantization, num_samples, seed,
         first_draw=step * num_samples)
     per_image.append(nats_to_bits_per_dim(
@@ -89,7 +97,7 @@ def evaluate_bits_per_dim(model, batches, num_samples=1, seed=0, verbose=1):
 
 def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
              seed=0, data_dir=None, download=True, config_path=None,
-             verbose=1, options=None):
+             verbose=1, options=None, condition=""):
   """`tfp-realnvp evaluate`: test bits/dim of a saved model on a data set split.
 
   Args:
@@ -105,6 +113,9 @@ def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
     config_path: as `tfp_realnvp.loading.load`.
     options: the source's `tfp_realnvp.sources.ImageOptions` (those it was
       trained with, so that its validation split is the same).
+    condition: the condition task of a model with a condition
+      (`tfp_realnvp.conditions.parse`); "" for the one a SavedModel's
+      provenance records, or none.
 
   Returns:
     The dict of `evaluate_bits_per_dim` without `per_image`, plus `dataset`
@@ -122,10 +133,16 @@ def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
   dataset_spec = data.spec(dataset, options, data_dir, download)
   split = split or dataset_spec.eval_split
   model = loading.load(model_path, config_path)
-  check_compatible(model, dataset, options)
+  condition = condition or (model.info or {}).get("provenance", {}).get(
+      "condition", "")
+  task = conditions.parse(condition) if condition else None
+  check_compatible(model, dataset, options, task)
   batches = data.pipeline(dataset, split, batch_size, training=False,
                           data_dir=data_dir, download=download,
                           options=options)
+  if task is not None:
+    batches = conditions.with_condition(batches, task,
+                                        labels=model.conditional)
   try:
     result = evaluate_bits_per_dim(model, batches, num_samples, seed,
                                    verbose)
@@ -145,21 +162,35 @@ def _assertion_text(error):
   return found.group(1) if found else error.message.splitlines()[0]
 
 
-def check_compatible(model, dataset, options=None):
+def check_compatible(model, dataset, options=None, task=None):
   """Raises ValueError unless the model can score the data set's images and labels.
 
   Args:
     model: a `tfp_realnvp.loading.TrainedModel` (`loading.load`).
     dataset, options: a data set name (`tfp_realnvp.data.DATASETS`) or a
       user's source, and its `ImageOptions` (`tfp_realnvp.data.spec`).
+    task: the condition task (`tfp_realnvp.conditions.parse`), or None.
 
   Raises:
     ValueError: an unknown data set; a class-conditional model and a data
       set without labels; a class count, where the model states it, that
       differs from the data set's; or the model's image shape, where known,
-      differs from the data set's.
+      differs from the data set's; a model with a condition and no task,
+      a task for a model without a condition, or a task whose condition
+      shape is not the model's.
   """
   image_shape = data.image_shape(dataset, options)
+  task_shape = None if task is None else task.condition_shape(image_shape)
+  if model.condition_shape is None and task is not None:
+    raise ValueError(f"The model takes no condition; got --condition "
+                     f"{task.spec}.")
+  if model.condition_shape is not None and task_shape != model.condition_shape:
+    raise ValueError(
+        f"The model is conditioned on a condition of shape "
+        f"{list(model.condition_shape)}; "
+        + ("pass the --condition it was trained with (downsampled:F, "
+           "masked:SPEC or grayscale)." if task is None else
+           f"--condition {task.spec} gives {list(task_shape)}."))
   if model.conditional:
     classes = data.num_classes(dataset, options)
     if classes is None:

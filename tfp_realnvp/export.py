@@ -57,7 +57,9 @@ def export_saved_model(model, base_dir="saved_models", name="real_nvp",
   """Writes `model` as a SavedModel to `<base_dir>/<name>/<version>/` (TF Serving's layout).
 
   Signatures (all batch-major, so TF Serving's REST row format works;
-  `labels` int64 [N] appear only for a class-conditional model):
+  `labels` int64 [N] appear only for a class-conditional model, and
+  `condition` float32 [N] + condition_shape only for a model with a
+  condition, one per image or sample; `model_info` records its shape):
 
   - `log_prob` (also `serving_default`): `images` float32 [N, H, W, C]
     pixels in [0, 256) -> `log_prob` [N] nats, `bits_per_dim` [N].
@@ -144,7 +146,8 @@ def _write_version(version_dir, model, name, provenance):
   archive = keras.export.ExportArchive()
   archive.track(model)
   for endpoint, (fn, signature) in _endpoints(model).items():
-    archive.add_endpoint(endpoint, fn, input_signature=signature)
+    archive.add_endpoint(endpoint, _by_name(fn, signature),
+                         input_signature=signature)
   archive.write_out(version_dir, verbose=False)
   write_warmup_requests(version_dir, model, name)
   write_model_info(version_dir, model, provenance)
@@ -204,7 +207,10 @@ def model_info(model, provenance=None):
 
   Returns:
     dict: `format` (`MODEL_INFO_FORMAT`), `image_shape` ([H, W, C]),
-    `num_classes` (int, or None for an unconditional model), `model_config`
+    `num_classes` (int, or None for an unconditional model),
+    `condition_shape` (list, or None for a model without a condition: the
+    shape of one example of the signatures' `condition` input),
+    `model_config`
     (`model.get_config()`, from which `RealNVP.from_config` rebuilds the
     architecture), `provenance` ({} if None), `exported_at` (UTC, ISO 8601)
     and `versions` of tfp_realnvp, TensorFlow, Keras and TFP.
@@ -213,6 +219,8 @@ def model_info(model, provenance=None):
       "format": MODEL_INFO_FORMAT,
       "image_shape": list(model.image_shape),
       "num_classes": model.num_classes,
+      "condition_shape": (None if model.condition_shape is None else
+                          list(model.condition_shape)),
       "model_config": model.get_config(),
       "provenance": dict(provenance or {}),
       "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -250,7 +258,8 @@ def warmup_requests(model, model_name):
 
   Returns:
     List of `tensorflow_serving.apis.prediction_log_pb2.PredictionLog`, each
-    a one-row request (mid-gray image, zero latents, temperature 1, label 0).
+    a one-row request (mid-gray image, zero latents, temperature 1, label 0,
+    zero condition).
   """
   from tensorflow_serving.apis import predict_pb2  # pylint: disable=import-outside-toplevel
   from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=import-outside-toplevel
@@ -261,6 +270,7 @@ def warmup_requests(model, model_name):
       "noise": np.full(row_shape, 0.5, np.float32),
       "temperature": np.ones([1], np.float32),
       "labels": np.zeros([1], np.int64),
+      "condition": np.zeros([1, *(model.condition_shape or ())], np.float32),
   }
   logs = []
   for endpoint, (_, signature) in _endpoints(model).items():
@@ -298,6 +308,12 @@ def write_warmup_requests(version_dir, model, model_name):
   return path
 
 
+def _by_name(fn, signature):
+  """`fn` called with its arguments by the names of `signature`'s specs (a model with a condition and no labels skips `labels`)."""
+  names = [spec.name for spec in signature]
+  return lambda *args: fn(**dict(zip(names, args)))
+
+
 def _endpoints(model):
   """Maps signature names to (function, input signature)."""
   # Any shape, even any rank, is accepted at the signature, so that a wrong
@@ -309,27 +325,30 @@ def _endpoints(model):
   temperature_spec = tf.TensorSpec(None, tf.float32, "temperature")
   label_specs = ([] if model.num_classes is None else
                  [tf.TensorSpec(None, tf.int64, "labels")])
+  if model.condition_shape is not None:
+    label_specs.append(tf.TensorSpec(None, tf.float32, "condition"))
 
-  def log_prob(images, labels=None):
-    log_density = model.log_prob(images, labels)
+  def log_prob(images, labels=None, condition=None):
+    log_density = model.log_prob(images, labels, condition)
     return {"log_prob": log_density,
             "bits_per_dim": nats_to_bits_per_dim(log_density, model.num_dims)}
 
-  def discrete_log_prob(images, noise, labels=None):
-    bound = model.log_importance_weight(images, noise, labels)
+  def discrete_log_prob(images, noise, labels=None, condition=None):
+    bound = model.log_importance_weight(images, noise, labels, condition)
     return {"discrete_log_prob": bound,
             "bits_per_dim": nats_to_bits_per_dim(bound, model.num_dims)}
 
-  def sample(temperature, labels=None):
+  def sample(temperature, labels=None, condition=None):
     temperature = validation.temperatures(temperature, model.dtype,
                                           per_image=True)
-    return {"images": model.sample_at_temperatures(temperature, labels)}
+    return {"images": model.sample_at_temperatures(temperature, labels,
+                                                   condition=condition)}
 
-  def encode(images, labels=None):
-    return {"latents": model.encode(images, labels)}
+  def encode(images, labels=None, condition=None):
+    return {"latents": model.encode(images, labels, condition)}
 
-  def decode(latents, labels=None):
-    return {"images": model.decode(latents, labels)}
+  def decode(latents, labels=None, condition=None):
+    return {"images": model.decode(latents, labels, condition)}
 
   return {
       "log_prob": (log_prob, [image_spec] + label_specs),

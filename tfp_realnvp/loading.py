@@ -64,7 +64,9 @@ class TrainedModel(abc.ABC):
   """A trained Real NVP behind one interface (`load`, `from_keras`).
 
   Pixels are float [N, H, W, C] in [0, 256); labels int [N] in [0, K) for a
-  conditional model (ignored by an unconditional one); log-densities in
+  conditional model (ignored by an unconditional one); a condition float
+  [N] + condition_shape for a model with one (`RealNVP`'s
+  `condition_shape`; every method takes `condition=`); log-densities in
   nats, bits/dim = -log_prob / (D ln 2).
 
   Attributes:
@@ -72,6 +74,8 @@ class TrainedModel(abc.ABC):
       does not say.
     num_classes: K of a conditional model when known, else None.
     conditional: whether the model needs a class label per image.
+    condition_shape: the shape of the condition the model needs per image,
+      (K,) or (h, w, k), or None.
     dequantization: the model's `ModelConfig.dequantization` ("uniform"
       for SavedModels of version 0.2.0 and earlier).
     info: the SavedModel's `tfp_realnvp.json` (`export.model_info`), or
@@ -80,14 +84,17 @@ class TrainedModel(abc.ABC):
   """
 
   def __init__(self, image_shape, num_classes, conditional, info=None,
-               keras_model=None, dequantization=UNIFORM):
+               keras_model=None, dequantization=UNIFORM,
+               condition_shape=None):
     """Records what the model is.
 
     Args:
       image_shape, num_classes, conditional, info, keras_model: as the
         attributes of the same names.
-      dequantization: as the attribute of the same name.
+      dequantization, condition_shape: as the attributes of the same names.
     """
+    self.condition_shape = (None if condition_shape is None
+                            else tuple(condition_shape))
     self.image_shape = None if image_shape is None else tuple(image_shape)
     self.num_classes = num_classes
     self.conditional = conditional
@@ -96,12 +103,14 @@ class TrainedModel(abc.ABC):
     self.keras_model = keras_model
 
   @abc.abstractmethod
-  def log_prob(self, images, labels=None):
+  def log_prob(self, images, labels=None, condition=None):
     """Log-densities of `images` [N] in nats (the model's `log_prob`).
 
     Args:
       images: float pixels [N, H, W, C] in [0, 256).
       labels: int [N] for a conditional model, else None (or ignored).
+      condition: float [N] + condition_shape for a model with a condition,
+        else None.
 
     Returns:
       float32 tensor [N], nats.
@@ -114,25 +123,25 @@ class TrainedModel(abc.ABC):
     """
 
   @abc.abstractmethod
-  def bits_per_dim(self, images, labels=None):
+  def bits_per_dim(self, images, labels=None, condition=None):
     """Bits/dim [N] of `images`; arguments as `log_prob`.
 
     Args:
-      images, labels: as in `log_prob`.
+      images, labels, condition: as in `log_prob`.
 
     Returns:
       float32 tensor [N], bits/dim.
     """
 
   @abc.abstractmethod
-  def log_importance_weight(self, images, noise, labels=None):
+  def log_importance_weight(self, images, noise, labels=None, condition=None):
     """One draw of the bound on log P(x): log p(x + u) - log q(u | x) [N] nats (`RealNVP.log_importance_weight`).
 
     Args:
       images: pixels [N, H, W, C] in [0, 256), floored to integers x.
       noise: float [N, H, W, C], the dequantization's base noise v in
         [0, 1).
-      labels: as in `log_prob`.
+      labels, condition: as in `log_prob`.
 
     Returns:
       float32 tensor [N], nats.
@@ -142,7 +151,8 @@ class TrainedModel(abc.ABC):
         noise of the wrong shape or outside [0, 1).
     """
 
-  def discrete_log_prob(self, images, labels=None, num_samples=1, seed=None):
+  def discrete_log_prob(self, images, labels=None, num_samples=1, seed=None,
+                        condition=None):
     """A lower bound on log P(x) [N] of integer images, from `num_samples` draws (`RealNVP.discrete_log_prob`).
 
     The same draws (for a seed) and the same combination of them
@@ -151,7 +161,7 @@ class TrainedModel(abc.ABC):
 
     Args:
       images: pixels [N, H, W, C] in [0, 256), floored to integers x.
-      labels: as in `log_prob`.
+      labels, condition: as in `log_prob`.
       num_samples: int K >= 1, draws of the dequantization noise.
       seed: int for reproducible draws, or None.
 
@@ -165,12 +175,13 @@ class TrainedModel(abc.ABC):
     num_samples = validation.positive_int(num_samples, "num_samples")
     images = tf.cast(images, tf.float32)
     return discrete_log_prob_from_draws(
-        lambda noise: self.log_importance_weight(images, noise, labels),
+        lambda noise: self.log_importance_weight(images, noise, labels,
+                                                 condition),
         tf.shape(images), self.dequantization, num_samples,
         validation.seed(seed))
 
   def sample(self, temperature, labels=None, seed=None,
-             batch_size=SAMPLE_BATCH_SIZE):
+             batch_size=SAMPLE_BATCH_SIZE, condition=None):
     """One image per temperature: x = decode(T z), z ~ N(0, I).
 
     With an int seed, z = `standard_normal_latents([N, H, W, C], seed)` for
@@ -187,6 +198,8 @@ class TrainedModel(abc.ABC):
       seed: int, or None for fresh latents (a SavedModel then samples
         through its `sample` signature, as TF Serving would).
       batch_size: int >= 1, samples per call of the flow.
+      condition: for a model with a condition, one per temperature
+        [N] + condition_shape or one for all (condition_shape); else None.
 
     Returns:
       float numpy [N, H, W, C] (float32; a float64 Keras model's dtype),
@@ -196,10 +209,10 @@ class TrainedModel(abc.ABC):
       ValueError: as `sample_batches`.
     """
     return np.concatenate(list(self.sample_batches(temperature, labels, seed,
-                                                   batch_size)))
+                                                   batch_size, condition)))
 
   def sample_batches(self, temperature, labels=None, seed=None,
-                     batch_size=SAMPLE_BATCH_SIZE):
+                     batch_size=SAMPLE_BATCH_SIZE, condition=None):
     """The images of `sample`, drawn and returned one batch at a time.
 
     The arguments are checked here, before any sampling; the iterator then
@@ -207,7 +220,7 @@ class TrainedModel(abc.ABC):
     the images as they come.
 
     Args:
-      temperature, labels, seed, batch_size: as in `sample`.
+      temperature, labels, seed, batch_size, condition: as in `sample`.
 
     Returns:
       An iterator over float numpy [B, H, W, C] batches of pixels in
@@ -217,81 +230,99 @@ class TrainedModel(abc.ABC):
     Raises:
       ValueError: temperatures that are not numbers, not finite or <= 0 (or
         none), a seed that is not an int or None, batch_size not an int
-        >= 1, labels missing for a conditional model or not one per
-        temperature, or (seeded) a SavedModel that does not tell its image
+        >= 1, labels (or a condition) missing for a conditional model or
+        not one per temperature, or (seeded) a SavedModel that does not tell its image
         shape.
     """
     temperature = validation.temperature_values(temperature).astype(
         np.float32)
     seed = validation.seed(seed)
     batch_size = validation.positive_int(batch_size, "batch_size")
-    labels = self._sample_labels(labels, len(temperature))
+    conditions = self._sample_conditions(labels, condition, len(temperature))
     latents = (None if seed is None else
                self._seeded_latents(len(temperature), seed))
-    return self._batches(temperature, labels, latents, batch_size)
+    return self._batches(temperature, conditions, latents, batch_size)
 
-  def _batches(self, temperature, labels, latents, batch_size):
+  def _batches(self, temperature, conditions, latents, batch_size):
     for start in range(0, len(temperature), batch_size):
       batch = slice(start, start + batch_size)
-      yield self._sample_batch(temperature[batch],
-                               None if labels is None else labels[batch],
-                               None if latents is None else latents[batch])
+      yield self._sample_batch(
+          temperature[batch],
+          {name: value[batch] for name, value in conditions.items()},
+          None if latents is None else latents[batch])
 
-  def _sample_labels(self, labels, count):
-    """`labels` as a numpy [count] array (None stays None), checked before any batch."""
-    if labels is None:
-      self._label_args(None)  # Raises for a conditional model.
-      return None
-    labels = np.asarray(labels)
-    if labels.shape != (count,):
-      raise ValueError(f"labels must have shape [{count}], one per "
-                       f"temperature; got shape {list(labels.shape)}.")
-    return labels
+  def _sample_conditions(self, labels, condition, count):
+    """The `_condition_args` of `count` samples (one condition repeated, if given once), checked before any batch."""
+    condition = validation.repeated_condition(condition, self.condition_shape,
+                                              count)
+    conditions = self._condition_args(labels, condition)
+    for name, value in conditions.items():
+      if value.shape[:1] != (count,):
+        raise ValueError(f"{name} must have shape [{count}, ...], one per "
+                         f"temperature; got shape {list(value.shape)}.")
+    return conditions
 
   @abc.abstractmethod
   def _seeded_latents(self, count, seed):
     """z = `standard_normal_latents([count, H, W, C], seed)` in the dtype of `decode`."""
 
   @abc.abstractmethod
-  def _sample_batch(self, temperature, labels, latents):
-    """Images (numpy) of one batch: decode(T z) of `latents`, or of fresh ones when None."""
+  def _sample_batch(self, temperature, conditions, latents):
+    """Images (numpy) of one batch: decode(T z) of `latents`, or of fresh ones when None; `conditions` from `_condition_args`."""
 
-  def _decoded_samples(self, latents, temperature, labels):
+  def _decoded_samples(self, latents, temperature, conditions):
     """decode(T z) as numpy pixels clipped into [0, 256): T float32 [B], z [B, H, W, C]."""
     scaled = latents * tf.cast(temperature, latents.dtype)[:, None, None, None]
-    return validation.clip_pixels(self.decode(scaled, labels)).numpy()
+    return validation.clip_pixels(self.decode(scaled, **conditions)).numpy()
 
   @abc.abstractmethod
-  def encode(self, images, labels=None):
+  def encode(self, images, labels=None, condition=None):
     """Latents [N, H, W, C] of `images` (the flow's inverse).
 
     Args:
-      images, labels: as in `log_prob`.
+      images, labels, condition: as in `log_prob`.
 
     Returns:
       float32 tensor [N, H, W, C].
     """
 
   @abc.abstractmethod
-  def decode(self, latents, labels=None):
+  def decode(self, latents, labels=None, condition=None):
     """Images [N, H, W, C] of `latents`, the inverse of `encode`.
 
     Args:
       latents: float [N, H, W, C].
-      labels: as in `log_prob`.
+      labels, condition: as in `log_prob`.
 
     Returns:
       float32 tensor [N, H, W, C] of pixels.
     """
 
-  def _label_args(self, labels):
-    if not self.conditional:
-      return {}
-    if labels is None:
-      raise ValueError(
-          f"The model is class-conditional: labels are required, an int "
-          f"tensor [N] with values in [0, {self.num_classes or 'K'}).")
-    return {"labels": tf.cast(labels, tf.int64)}
+  def _condition_args(self, labels, condition):
+    """The labels and condition the model takes, as a dict of tensors (the names of its inputs).
+
+    Raises:
+      ValueError: labels missing for a class-conditional model; a condition
+        missing for a model with one, or given to a model without.
+    """
+    args = {}
+    if self.conditional:
+      if labels is None:
+        raise ValueError(
+            f"The model is class-conditional: labels are required, an int "
+            f"tensor [N] with values in [0, {self.num_classes or 'K'}).")
+      args["labels"] = tf.cast(labels, tf.int64)
+    if self.condition_shape is None:
+      if condition is not None:
+        raise ValueError("This model takes no condition (condition_shape="
+                         "None); condition must be None.")
+      return args
+    if condition is None:
+      raise ValueError(f"This model is conditioned on a condition of shape "
+                       f"[N, {', '.join(map(str, self.condition_shape))}]: "
+                       f"condition is required.")
+    args["condition"] = tf.cast(condition, tf.float32)
+    return args
 
 
 class _KerasBacked(TrainedModel):
@@ -300,48 +331,65 @@ class _KerasBacked(TrainedModel):
   def __init__(self, model):
     super().__init__(model.image_shape, model.num_classes,
                      model.num_classes is not None, keras_model=model,
-                     dequantization=model.config.dequantization)
+                     dequantization=model.config.dequantization,
+                     condition_shape=model.condition_shape)
     pixels = tf.TensorSpec([None, *model.image_shape], model.dtype)
-    labels = [tf.TensorSpec([None], tf.int64)] if self.conditional else []
-    self._log_prob = tf.function(model.log_prob,
-                                 input_signature=[pixels] + labels)
-    self._bits_per_dim = tf.function(model.bits_per_dim,
-                                     input_signature=[pixels] + labels)
-    self._log_importance_weight = tf.function(
-        model.log_importance_weight,
-        input_signature=[pixels, pixels] + labels)
+    self._condition_specs = {}
+    if self.conditional:
+      self._condition_specs["labels"] = tf.TensorSpec([None], tf.int64)
+    if self.condition_shape is not None:
+      self._condition_specs["condition"] = tf.TensorSpec(
+          [None, *self.condition_shape], model.dtype)
+    self._log_prob = self._function(model.log_prob, [pixels])
+    self._bits_per_dim = self._function(model.bits_per_dim, [pixels])
+    self._log_importance_weight = self._function(model.log_importance_weight,
+                                                 [pixels, pixels])
 
-  def _args(self, pixels, labels):
-    args = [tf.cast(pixels, self.keras_model.dtype)]
-    return args + list(self._label_args(labels).values())
+  def _function(self, method, specs):
+    """`method` traced once for every batch size: positional `specs`, then the labels and condition by name."""
+    names = list(self._condition_specs)
+    count = len(specs)
+    return tf.function(
+        lambda *args: method(*args[:count], **dict(zip(names, args[count:]))),
+        input_signature=specs + list(self._condition_specs.values()))
 
-  def log_prob(self, images, labels=None):
-    return self._log_prob(*self._args(images, labels))
+  def _args(self, *tensors, labels=None, condition=None):
+    dtype = self.keras_model.dtype
+    conditions = self._condition_args(labels, condition)
+    if "condition" in conditions:
+      conditions["condition"] = tf.cast(conditions["condition"], dtype)
+    return [tf.cast(tensor, dtype) for tensor in tensors] + list(
+        conditions.values())
 
-  def bits_per_dim(self, images, labels=None):
-    return self._bits_per_dim(*self._args(images, labels))
+  def log_prob(self, images, labels=None, condition=None):
+    return self._log_prob(*self._args(images, labels=labels,
+                                      condition=condition))
 
-  def log_importance_weight(self, images, noise, labels=None):
-    pixels, *label_args = self._args(images, labels)
-    return self._log_importance_weight(
-        pixels, tf.cast(noise, self.keras_model.dtype), *label_args)
+  def bits_per_dim(self, images, labels=None, condition=None):
+    return self._bits_per_dim(*self._args(images, labels=labels,
+                                          condition=condition))
+
+  def log_importance_weight(self, images, noise, labels=None, condition=None):
+    return self._log_importance_weight(*self._args(
+        images, noise, labels=labels, condition=condition))
 
   def _seeded_latents(self, count, seed):
     # The draw of `RealNVP.sample`: the same seed gives its images.
     return standard_normal_latents([count, *self.image_shape], seed,
                                    self.keras_model.dtype)
 
-  def _sample_batch(self, temperature, labels, latents):
+  def _sample_batch(self, temperature, conditions, latents):
     if latents is None:
       return self.keras_model.sample_at_temperatures(
-          tf.constant(temperature, self.keras_model.dtype), labels).numpy()
-    return self._decoded_samples(latents, temperature, labels)
+          tf.constant(temperature, self.keras_model.dtype),
+          **conditions).numpy()
+    return self._decoded_samples(latents, temperature, conditions)
 
-  def encode(self, images, labels=None):
-    return self.keras_model.encode(images, labels)
+  def encode(self, images, labels=None, condition=None):
+    return self.keras_model.encode(images, labels, condition)
 
-  def decode(self, latents, labels=None):
-    return self.keras_model.decode(latents, labels)
+  def decode(self, latents, labels=None, condition=None):
+    return self.keras_model.decode(latents, labels, condition)
 
 
 class _SavedModelBacked(TrainedModel):
@@ -350,17 +398,24 @@ class _SavedModelBacked(TrainedModel):
   def __init__(self, loaded, info):
     self._loaded = loaded  # Owns the variables the signatures read.
     self._signatures = loaded.signatures
-    conditional = ("labels" in
-                   self._signatures["log_prob"].structured_input_signature[1])
+    inputs = self._signatures["log_prob"].structured_input_signature[1]
+    conditional = "labels" in inputs
+    condition_shape = None
     if info is not None:
       image_shape, num_classes = info["image_shape"], info["num_classes"]
       dequantization = info["model_config"].get("dequantization", UNIFORM)
+      condition_shape = info.get("condition_shape")
     else:
       image_shape = _signature_image_shape(loaded)
       num_classes = _variable_num_classes(loaded) if conditional else None
       dequantization = UNIFORM
+    if "condition" in inputs and condition_shape is None:
+      raise ValueError("The SavedModel takes a condition but its "
+                       f"assets.extra/{MODEL_INFO_FILE} does not give the "
+                       "condition's shape; export it again.")
     super().__init__(image_shape, num_classes, conditional, info=info,
-                     dequantization=dequantization)
+                     dequantization=dequantization,
+                     condition_shape=condition_shape)
 
   def _call(self, name, output, **inputs):
     if name not in self._signatures:
@@ -368,17 +423,17 @@ class _SavedModelBacked(TrainedModel):
                        f"written by export_saved_model.")
     return self._signatures[name](**inputs)[output]
 
-  def log_prob(self, images, labels=None):
+  def log_prob(self, images, labels=None, condition=None):
     return self._call("log_prob", "log_prob",
                       images=tf.cast(images, tf.float32),
-                      **self._label_args(labels))
+                      **self._condition_args(labels, condition))
 
-  def bits_per_dim(self, images, labels=None):
+  def bits_per_dim(self, images, labels=None, condition=None):
     return self._call("log_prob", "bits_per_dim",
                       images=tf.cast(images, tf.float32),
-                      **self._label_args(labels))
+                      **self._condition_args(labels, condition))
 
-  def log_importance_weight(self, images, noise, labels=None):
+  def log_importance_weight(self, images, noise, labels=None, condition=None):
     images = tf.cast(images, tf.float32)
     noise = tf.cast(noise, tf.float32)
     if "discrete_log_prob" not in self._signatures:
@@ -388,9 +443,10 @@ class _SavedModelBacked(TrainedModel):
         noise = validation.noise(noise, self.image_shape, tf.float32,
                                  tf.shape(images)[0])
       return self.log_prob(validation.clip_pixels(tf.floor(images) + noise),
-                           labels)
+                           labels, condition)
     return self._call("discrete_log_prob", "discrete_log_prob",
-                      images=images, noise=noise, **self._label_args(labels))
+                      images=images, noise=noise,
+                      **self._condition_args(labels, condition))
 
   def _seeded_latents(self, count, seed):
     if self.image_shape is None or None in self.image_shape:
@@ -398,22 +454,22 @@ class _SavedModelBacked(TrainedModel):
                        "seeded sampling needs; pass seed=None.")
     return standard_normal_latents([count, *self.image_shape], seed)
 
-  def _sample_batch(self, temperature, labels, latents):
+  def _sample_batch(self, temperature, conditions, latents):
     if latents is None:
       images = self._call("sample", "images",
                           temperature=tf.constant(temperature, tf.float32),
-                          **self._label_args(labels))
+                          **conditions)
       return validation.clip_pixels(images).numpy()
-    return self._decoded_samples(latents, temperature, labels)
+    return self._decoded_samples(latents, temperature, conditions)
 
-  def encode(self, images, labels=None):
+  def encode(self, images, labels=None, condition=None):
     return self._call("encode", "latents", images=tf.cast(images, tf.float32),
-                      **self._label_args(labels))
+                      **self._condition_args(labels, condition))
 
-  def decode(self, latents, labels=None):
+  def decode(self, latents, labels=None, condition=None):
     return self._call("decode", "images",
                       latents=tf.cast(latents, tf.float32),
-                      **self._label_args(labels))
+                      **self._condition_args(labels, condition))
 
 
 def _signature_image_shape(loaded):

@@ -19,10 +19,12 @@ from tfp_realnvp.architecture import COUPLINGS
 from tfp_realnvp.architecture import FlowBuilder
 from tfp_realnvp.architecture import scale_shapes
 from tfp_realnvp.bijectors import Conditioned
+from tfp_realnvp.bijectors import per_resolution
 from tfp_realnvp.bijectors import route_kwargs
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.latents import standard_normal_latents
 from tfp_realnvp.layers import ActNormWeights
+from tfp_realnvp.layers import ConditioningNetwork
 from tfp_realnvp.layers import LUWeights
 from tfp_realnvp.layers import MovingMoments
 from tfp_realnvp.layers import ShiftAndLogScaleResNet
@@ -32,10 +34,14 @@ from tfp_realnvp.units import nats_to_bits_per_dim
 
 tfd = tfp.distributions
 # Keys of the inputs `train_step` and `test_step` pass to `call`: integer
-# pixels, the dequantization's base noise and the labels.
+# pixels, the dequantization's base noise, the labels and the condition.
 _PIXELS = "integer_pixels"
 _NOISE = "noise"
 _LABELS = "labels"
+_CONDITION = "condition"
+#: Keys of a data set's dict elements that `fit`, `evaluate` and `predict`
+#: read: the images, their class labels and their condition.
+DATA_KEYS = ("images", _LABELS, _CONDITION)
 
 
 @keras.saving.register_keras_serializable(package="tfp_realnvp")
@@ -62,9 +68,18 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
   the top row of every 2x2 block: scale k's latents sit on the even rows of
   h_k, and every factored-out block is put back in place.
 
+  Conditions (Ardizzone et al. 2019): a class label (`num_classes`, fed as
+  a one-hot vector to every s/t network, paper sec. 3.5's conditional
+  variant) and/or a condition of any declared shape (`condition_shape`: a
+  vector [K] or an image [h, w, k]) that a conditioning network
+  (`tfp_realnvp.layers.ConditioningNetwork`, `config.condition_depth` and
+  `config.condition_filters`) turns into features at every coupling's
+  resolution. Every method takes `labels=` and `condition=`.
+
   Training: `compile()` (Adam, lr 1e-3, global gradient-norm clip 100 by
-  default) then `fit()` on a `tf.data.Dataset` of uint8-valued images or
-  (images, labels). Each step dequantizes the integer pixels x
+  default) then `fit()` on a `tf.data.Dataset` of uint8-valued images,
+  (images, labels) or (images, condition) pairs (the model's one kind of
+  condition), or dicts with keys "images", "labels" and "condition". Each step dequantizes the integer pixels x
   (`config.dequantization`: x + u with u ~ U[0, 1)^D, or u drawn from the
   variational flow q(u | x) trained with the model, Flow++ sec. 3.1;
   `tfp_realnvp.dequantization`); the loss is the mean of the per-example
@@ -79,7 +94,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
   `tfp.mcmc` targets).
   """
 
-  def __init__(self, image_shape, num_classes=None, config=None, **kwargs):
+  def __init__(self, image_shape, num_classes=None, config=None,
+               condition_shape=None, **kwargs):
     """Builds the model and all its weights.
 
     Args:
@@ -88,14 +104,18 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         are one-hot encoded and fed to every s/t network), else None.
       config: a `tfp_realnvp.config.ModelConfig` (the architecture), or None
         for its defaults.
+      condition_shape: shape of a condition every method then takes as
+        `condition=`: (K,) for a vector [N, K], or (h, w, k) for an image
+        [N, h, w, k] whose h and w divide H and W (e.g. the image
+        average-pooled by 4: super-resolution); None for none.
       **kwargs: `ModelConfig` fields, which replace those of `config` (e.g.
         `num_scales=2, filters=64`), and `keras.Model` arguments (name,
         dtype).
 
     Raises:
-      ValueError: for an invalid image shape, number of classes or
-        hyper-parameter (`ModelConfig`'s checks), or more scales than the
-        image shape allows.
+      ValueError: for an invalid image shape, number of classes, condition
+        shape or hyper-parameter (`ModelConfig`'s checks), or more scales
+        than the image shape allows.
     """
     hyperparameters, kwargs = ModelConfig.split_kwargs(kwargs)
     config = dataclasses.replace(config or ModelConfig(), **hyperparameters)
@@ -113,6 +133,15 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     self.image_shape = image_shape
     self.num_classes = None if num_classes is None else int(num_classes)
     self.config = config
+    self.conditioning_network = None
+    if condition_shape is not None:
+      self.conditioning_network = ConditioningNetwork(
+          condition_shape, image_shape, config.num_scales,
+          config.condition_depth, config.condition_filters, self.num_classes,
+          name="conditioning_network")
+      self.conditioning_network.build()
+    self.condition_shape = (None if condition_shape is None else
+                            self.conditioning_network.condition_shape)
 
     self.coupling_networks = []
     self.batch_norm_moments = []
@@ -144,10 +173,25 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     network = ShiftAndLogScaleResNet(
         output_channels=event_shape[-1], filters=self.config.filters,
         num_res_blocks=self.config.num_res_blocks,
-        conditional_dims=self.num_classes,
+        **self._network_condition(),
         scale_regularizer=self._scale_regularizer(),
         shift_only=COUPLINGS[self.config.coupling].shift_only, name=name)
     return _built(network, event_shape, self.coupling_networks)
+
+  def _network_condition(self):
+    """How an s/t network takes the features of the condition: `ShiftAndLogScaleResNet` arguments."""
+    network = self.conditioning_network
+    if network is None:
+      return {"conditional_dims": self.num_classes}
+    if network.is_image:
+      return {"conditional_channels": network.output_channels}
+    return {"conditional_dims": network.output_channels}
+
+  def _context_channels(self):
+    """Channels of the full-resolution features the variational dequantization is conditioned on."""
+    if self.conditioning_network is not None:
+      return self.conditioning_network.output_channels
+    return self.num_classes or 0
 
   def _scale_regularizer(self):
     """L2 in bits/dim units: the nats-per-image coefficient divided by D ln 2."""
@@ -168,12 +212,12 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     return layer
 
   def _make_dequantization_network(self, name, event_shape):
-    """An s/t network of the variational dequantization's flow, conditioned on the image (and label)."""
+    """An s/t network of the variational dequantization's flow, conditioned on the image (and label and condition)."""
     network = ShiftAndLogScaleResNet(
         output_channels=event_shape[-1],
         filters=self.config.dequantization_filters,
         num_res_blocks=self.config.dequantization_res_blocks,
-        conditional_channels=event_shape[-1] + (self.num_classes or 0),
+        conditional_channels=event_shape[-1] + self._context_channels(),
         name=name)
     return _built(network, event_shape, self.dequantization_networks)
 
@@ -226,59 +270,76 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
   # --- Flow evaluation (validated inputs in, tensors out). ---
 
-  def _one_hot(self, class_labels):
-    return (None if class_labels is None else
-            tf.one_hot(class_labels, self.num_classes, dtype=self.dtype))
+  def _features(self, class_labels, condition):
+    """What the couplings are conditioned on: None, a one-hot label [N, K], or the conditioning network's dict (H, W) -> features."""
+    one_hot = (None if class_labels is None else
+               tf.one_hot(class_labels, self.num_classes, dtype=self.dtype))
+    if self.conditioning_network is None:
+      return one_hot
+    return self.conditioning_network(condition, one_hot)
 
-  def _bijector_kwargs(self, class_labels, training):
-    return route_kwargs(self.flow,
-                        conditional_input=self._one_hot(class_labels),
+  def _full_resolution(self, features):
+    """The features at the image's resolution (the variational dequantization's context)."""
+    if isinstance(features, dict):
+      return features[self.image_shape[:2]]
+    return features
+
+  def _bijector_kwargs(self, features, training):
+    return route_kwargs(self.flow, conditional_input=per_resolution(features),
                         training=training)
 
-  def _validated(self, pixels, class_labels, refuse_unit_scale=True):
+  def _validated(self, pixels, class_labels, condition=None,
+                 refuse_unit_scale=True):
+    """Validated (pixels, class labels, condition); the last two None where the model takes none."""
     pixels = validation.images(pixels, self.image_shape, self.dtype,
                                refuse_unit_scale)
+    batch_size = tf.shape(pixels)[0]
     class_labels = validation.labels(class_labels, self.num_classes,
-                                     tf.shape(pixels)[0])
-    return pixels, class_labels
+                                     batch_size)
+    condition = validation.condition(condition, self.condition_shape,
+                                     self.dtype, batch_size)
+    return pixels, class_labels, condition
 
-  def _log_prob(self, pixels, class_labels, training=False):
+  def _log_prob(self, pixels, features, training=False):
     return self._distribution.log_prob(
-        pixels, bijector_kwargs=self._bijector_kwargs(class_labels, training))
+        pixels, bijector_kwargs=self._bijector_kwargs(features, training))
 
-  def _log_importance_weight(self, integer_pixels, noise, class_labels,
+  def _log_importance_weight(self, integer_pixels, noise, features,
                              training=False):
     """log p(x + u) - log q(u | x) [N] of integer pixels x, u the dequantization of base noise v."""
     dequantized, log_q = self.dequantization.dequantize(
-        integer_pixels, noise, self._one_hot(class_labels))
-    return self._log_prob(dequantized, class_labels, training) - log_q
+        integer_pixels, noise, self._full_resolution(features))
+    return self._log_prob(dequantized, features, training) - log_q
 
   # --- Public API. ---
 
-  def log_prob(self, x, labels=None):
+  def log_prob(self, x, labels=None, condition=None):
     """Log-density of images in pixel space (paper eq. 3 with the logit Jacobian).
 
     Args:
       x: images [N, H, W, C], uint8 or float, pixel values in [0, 256)
         (dequantized values for a proper density estimate).
       labels: int [N] in [0, num_classes) for a conditional model, else None.
+      condition: float (or int) [N] + condition_shape for a model with a
+        condition, else None.
 
     Returns:
-      float tensor [N], nats.
+      float tensor [N], nats: log p(x | labels, condition).
 
     Raises:
       ValueError: wrong rank/shape/dtype, NaN, pixels out of range, labels
-        missing, superfluous or out of range (inside a `tf.function` or a
-        SavedModel, value problems raise `tf.errors.InvalidArgumentError`).
+        or a condition missing, superfluous, of the wrong shape or dtype, or
+        out of range (inside a `tf.function` or a SavedModel, value problems
+        raise `tf.errors.InvalidArgumentError`).
     """
-    pixels, class_labels = self._validated(x, labels)
-    return self._log_prob(pixels, class_labels)
+    pixels, class_labels, condition = self._validated(x, labels, condition)
+    return self._log_prob(pixels, self._features(class_labels, condition))
 
-  def bits_per_dim(self, x, labels=None):
+  def bits_per_dim(self, x, labels=None, condition=None):
     """Bits per dimension [N] = -log_prob(x) / (D ln 2); arguments as `log_prob`.
 
     Args:
-      x, labels: as in `log_prob`.
+      x, labels, condition: as in `log_prob`.
 
     Returns:
       float tensor [N], bits/dim (the paper's reported unit).
@@ -286,9 +347,11 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     Raises:
       ValueError: as `log_prob`.
     """
-    return nats_to_bits_per_dim(self.log_prob(x, labels), self.num_dims)
+    return nats_to_bits_per_dim(self.log_prob(x, labels, condition),
+                                self.num_dims)
 
-  def log_importance_weight(self, images, noise, labels=None):
+  def log_importance_weight(self, images, noise, labels=None,
+                            condition=None):
     """One draw of the bound on the discrete log-likelihood: log p(x + u) - log q(u | x) (Flow++ eq. 12).
 
     x = floor(images) are integer pixels; u is the dequantization of the
@@ -302,6 +365,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         integers).
       noise: float [N, H, W, C], base noise v in [0, 1).
       labels: int [N] in [0, num_classes) for a conditional model, else None.
+      condition: float (or int) [N] + condition_shape for a model with a
+        condition, else None.
 
     Returns:
       float tensor [N], nats.
@@ -311,12 +376,15 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         not float, NaN or outside [0, 1) (`InvalidArgumentError` in a
         graph).
     """
-    pixels, class_labels = self._validated(images, labels)
+    pixels, class_labels, condition = self._validated(images, labels,
+                                                      condition)
     noise = validation.noise(noise, self.image_shape, self.dtype,
                              tf.shape(pixels)[0])
-    return self._log_importance_weight(tf.floor(pixels), noise, class_labels)
+    return self._log_importance_weight(tf.floor(pixels), noise,
+                                       self._features(class_labels, condition))
 
-  def discrete_log_prob(self, images, labels=None, num_samples=1, seed=None):
+  def discrete_log_prob(self, images, labels=None, num_samples=1, seed=None,
+                        condition=None):
     """A lower bound on log P(x) [N] of integer images x in {0..255}^D, in nats.
 
     One definition for every dequantization (`config.dequantization`), from
@@ -338,6 +406,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       labels: int [N] in [0, num_classes) for a conditional model, else None.
       num_samples: int K >= 1, draws of the noise per image.
       seed: int for reproducible draws, or None.
+      condition: float (or int) [N] + condition_shape for a model with a
+        condition, else None.
 
     Returns:
       float tensor [N], nats; its expectation over the draws is <= log P(x).
@@ -348,18 +418,19 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     """
     num_samples = validation.positive_int(num_samples, "num_samples")
     seed = validation.seed(seed)
-    pixels, class_labels = self._validated(images, labels)
+    pixels, class_labels, condition = self._validated(images, labels,
+                                                      condition)
     pixels = tf.floor(pixels)
+    features = self._features(class_labels, condition)
     return discrete_log_prob_from_draws(
-        lambda noise: self._log_importance_weight(pixels, noise,
-                                                  class_labels),
+        lambda noise: self._log_importance_weight(pixels, noise, features),
         tf.shape(pixels), self.config.dequantization, num_samples, seed)
 
-  def encode(self, x, labels=None):
+  def encode(self, x, labels=None, condition=None):
     """Maps images to latents (the flow's inverse; paper's f).
 
     Args:
-      x, labels: as in `log_prob`.
+      x, labels, condition: as in `log_prob`.
 
     Returns:
       latents [N, H, W, C] in the model's dtype (layout in the class docstring);
@@ -368,16 +439,16 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     Raises:
       ValueError: as `log_prob`.
     """
-    pixels, class_labels = self._validated(x, labels)
-    return self.flow.inverse(pixels,
-                             **self._bijector_kwargs(class_labels, False))
+    pixels, class_labels, condition = self._validated(x, labels, condition)
+    return self.flow.inverse(pixels, **self._bijector_kwargs(
+        self._features(class_labels, condition), False))
 
-  def decode(self, z, labels=None):
-    """Maps latents to images, the exact inverse of `encode`.
+  def decode(self, z, labels=None, condition=None):
+    """Maps latents to images, the exact inverse of `encode` (with the same labels and condition).
 
     Args:
       z: latents [N, H, W, C], float.
-      labels: as in `log_prob`.
+      labels, condition: as in `log_prob`.
 
     Returns:
       pixels [N, H, W, C]; within (-14.3, 270.3) for alpha = 0.05 (the logit
@@ -385,15 +456,18 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       [0, 256) for latents of real images.
 
     Raises:
-      ValueError: wrong rank/shape/dtype, NaN, or bad labels.
+      ValueError: wrong rank/shape/dtype, NaN, or bad labels or condition.
     """
     latents = validation.latents(z, self.image_shape, self.dtype)
-    class_labels = validation.labels(labels, self.num_classes,
-                                     tf.shape(latents)[0])
-    return self.flow.forward(latents,
-                             **self._bijector_kwargs(class_labels, False))
+    batch_size = tf.shape(latents)[0]
+    class_labels = validation.labels(labels, self.num_classes, batch_size)
+    condition = validation.condition(condition, self.condition_shape,
+                                     self.dtype, batch_size)
+    return self.flow.forward(latents, **self._bijector_kwargs(
+        self._features(class_labels, condition), False))
 
-  def sample(self, num_samples, labels=None, temperature=1.0, seed=None):
+  def sample(self, num_samples, labels=None, temperature=1.0, seed=None,
+             condition=None):
     """Draws images: z ~ N(0, temperature^2 I), x = decode(z).
 
     All samples go through the flow in one call; for many samples,
@@ -406,6 +480,9 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       temperature: float > 0, or float [N], standard deviation of the latents
         (reduced temperatures such as 0.7 give smoother samples).
       seed: int for reproducible samples, or None.
+      condition: for a model with a condition: one per sample
+        [N] + condition_shape, or one condition (condition_shape or
+        [1] + condition_shape) that all N samples share; else None.
 
     Returns:
       float pixels [N, H, W, C], clipped into [0, 256) (the logit transform
@@ -414,7 +491,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     Raises:
       ValueError: num_samples not an int >= 1 (2.7, "3", True), a
         temperature that is not a number, is <= 0 or is not broadcastable to
-        [N], a seed that is not an int or None, or bad labels.
+        [N], a seed that is not an int or None, or bad labels or condition.
     """
     num_samples = validation.positive_int(num_samples, "num_samples")
     temperature = validation.temperatures(temperature, self.dtype)
@@ -422,29 +499,36 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       raise ValueError(f"temperature must be a scalar or have shape "
                        f"[{num_samples}]; got {temperature.shape}.")
     temperature = tf.broadcast_to(temperature, [num_samples])
-    return self.sample_at_temperatures(temperature, labels, seed)
+    return self.sample_at_temperatures(
+        temperature, labels, seed,
+        validation.repeated_condition(condition, self.condition_shape,
+                                      num_samples))
 
-  def sample_at_temperatures(self, temperature, labels=None, seed=None):
+  def sample_at_temperatures(self, temperature, labels=None, seed=None,
+                             condition=None):
     """Draws one image per temperature; graph-friendly core of `sample`.
 
     Args:
       temperature: validated float tensor [N] of positive temperatures.
       labels: int [N] for a conditional model, else None.
       seed: int for reproducible samples, or None.
+      condition: [N] + condition_shape for a model with a condition, else
+        None.
 
     Returns:
       float pixels [N, H, W, C] in [0, 256).
 
     Raises:
-      ValueError: a seed that is not an int (Python or numpy) or None.
+      ValueError: a seed that is not an int (Python or numpy) or None, or
+        bad labels or condition.
     """
     seed = validation.seed(seed)
     shape = tf.concat([tf.shape(temperature), self.image_shape], axis=0)
     latents = (standard_normal_latents(shape, seed, self.dtype)
                * temperature[:, None, None, None])
-    return validation.clip_pixels(self.decode(latents, labels))
+    return validation.clip_pixels(self.decode(latents, labels, condition))
 
-  def distribution(self, labels=None):
+  def distribution(self, labels=None, condition=None):
     """The model as a TFP distribution over [H, W, C] pixel events.
 
     A `tfd.TransformedDistribution` of the standard normal prior by the flow
@@ -463,6 +547,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       labels: int [N] in [0, num_classes) for a conditional model (the
         distribution then has batch shape [N]: one class per batch member),
         else None (batch shape []).
+      condition: [N] + condition_shape for a model with a condition (batch
+        shape [N]: one condition per batch member), else None.
 
     Returns:
       `tfd.TransformedDistribution` with event shape [H, W, C] and float
@@ -472,53 +558,79 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       shape.
 
     Raises:
-      ValueError: labels missing for a conditional model, given to an
-        unconditional one, of a non-integer dtype or not of shape [N], or
-        outside [0, num_classes).
+      ValueError: labels or a condition missing for a conditional model,
+        given to an unconditional one, of the wrong dtype or shape, or
+        labels outside [0, num_classes).
     """
-    if labels is None and self.num_classes is None:
+    if (labels is None and self.num_classes is None and condition is None
+        and self.condition_shape is None):
       return tfd.TransformedDistribution(self._prior,
                                          Conditioned(self.flow))
-    labels = tf.convert_to_tensor(labels) if labels is not None else None
-    batch_size = None if labels is None else tf.shape(labels)[0]
+    given = [tf.convert_to_tensor(value) for value in (labels, condition)
+             if value is not None]
+    batch_size = tf.shape(given[0])[0] if given else None
     class_labels = validation.labels(labels, self.num_classes, batch_size)
+    condition = validation.condition(condition, self.condition_shape,
+                                     self.dtype, batch_size)
     return tfd.TransformedDistribution(
-        self._standard_normal(tf.shape(class_labels)),
-        Conditioned(self.flow, self._one_hot(class_labels)))
+        self._standard_normal(batch_size[None]),
+        Conditioned(self.flow, self._features(class_labels, condition)))
 
   # --- Keras integration. ---
 
   def call(self, inputs, training=False):
-    """Per-example bits/dim [N]: of the continuous pixels of images or (images, labels); of the discrete bound for the dict `train_step` and `test_step` pass (`_dequantize`)."""
-    if isinstance(inputs, dict):  # Validated by `_dequantize`.
+    """Per-example bits/dim [N]: of the continuous pixels of images, (images, labels or condition) or a dict (`DATA_KEYS`); of the discrete bound for the dict `train_step` and `test_step` pass (`_dequantize`)."""
+    if isinstance(inputs, dict) and _PIXELS in inputs:  # From `_dequantize`.
+      features = self._features(inputs.get(_LABELS), inputs.get(_CONDITION))
       log_density = self._log_importance_weight(
-          inputs[_PIXELS], inputs[_NOISE], inputs.get(_LABELS), training)
+          inputs[_PIXELS], inputs[_NOISE], features, training)
     else:
-      pixels, class_labels = self._validated(*self._split_inputs(inputs))
-      log_density = self._log_prob(pixels, class_labels, training=training)
+      pixels, class_labels, condition = self._validated(
+          *self._split_inputs(inputs))
+      log_density = self._log_prob(
+          pixels, self._features(class_labels, condition), training=training)
     return nats_to_bits_per_dim(log_density, self.num_dims)
 
   def _split_inputs(self, inputs):
-    if isinstance(inputs, (tuple, list)):
+    """(images, labels, condition) of images, a pair or a dict; labels a model without classes ignores."""
+    if isinstance(inputs, dict):
+      unknown = sorted(set(inputs) - set(DATA_KEYS))
+      if unknown or "images" not in inputs:
+        raise ValueError(f"A dict of inputs has the keys {DATA_KEYS} "
+                         f"(\"images\" required); got {sorted(inputs)}.")
+      pixels = inputs["images"]
+      class_labels = inputs.get(_LABELS)
+      condition = inputs.get(_CONDITION)
+    elif isinstance(inputs, (tuple, list)):
       if len(inputs) != 2:
-        raise ValueError("inputs must be images or (images, labels); got a "
-                         f"sequence of {len(inputs)} elements.")
-      pixels, class_labels = inputs
+        raise ValueError("inputs must be images, (images, labels), (images, "
+                         "condition) or a dict with keys "
+                         f"{DATA_KEYS}; got a sequence of {len(inputs)} "
+                         "elements.")
+      pixels, second = inputs
+      if self.num_classes is not None and self.condition_shape is not None:
+        raise ValueError(
+            "This model takes labels and a condition: pass dicts with keys "
+            f"{DATA_KEYS}, not (images, x) pairs.")
+      class_labels, condition = ((None, second) if self.condition_shape
+                                 is not None else (second, None))
     else:
-      pixels, class_labels = inputs, None
+      pixels, class_labels, condition = inputs, None, None
     if self.num_classes is None:
       class_labels = None  # Labelled data sets train unconditional models too.
-    return pixels, class_labels
+    return pixels, class_labels, condition
 
   def _dequantize(self, data):
-    """Turns a batch of integer pixels (and labels) into Keras inputs: validated pixels, floored, and the base noise to dequantize them with."""
-    images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-    pixels, class_labels = self._validated(*self._split_inputs(
-        images if labels is None else (images, labels)))
+    """Turns a batch of integer pixels (and labels, condition) into Keras inputs: validated pixels, floored, and the base noise to dequantize them with."""
+    images, second, _ = keras.utils.unpack_x_y_sample_weight(data)
+    pixels, class_labels, condition = self._validated(*self._split_inputs(
+        images if second is None else (images, second)))
     inputs = {_PIXELS: tf.floor(pixels),
               _NOISE: self._dequantization_noise(pixels)}
     if class_labels is not None:
       inputs[_LABELS] = class_labels
+    if condition is not None:
+      inputs[_CONDITION] = condition
     return (inputs,)
 
   def _dequantization_noise(self, pixels):
@@ -530,7 +642,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     return uniform_noise(tf.shape(pixels), seed, self.dtype)
 
   def train_step(self, data):
-    """One optimizer step on a batch of integer pixels (and labels), dequantized here."""
+    """One optimizer step on a batch of integer pixels (and labels, condition), dequantized here."""
     return _multi_worker_logs(super().train_step(self._dequantize(data)))
 
   def test_step(self, data):
@@ -587,12 +699,16 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
     Returns:
       dict: Keras's own entries (name, trainable, dtype), `image_shape`
-      (list), `num_classes`, and every `ModelConfig` field at the top level
-      (the layout of earlier versions, whose files still load).
+      (list), `num_classes`, `condition_shape` (list or None), and every
+      `ModelConfig` field at the top level (the layout of earlier
+      versions, whose files still load).
     """
     config = super().get_config()
     config.update(image_shape=list(self.image_shape),
-                  num_classes=self.num_classes, **self.config.to_dict())
+                  num_classes=self.num_classes,
+                  condition_shape=(None if self.condition_shape is None else
+                                   list(self.condition_shape)),
+                  **self.config.to_dict())
     return config
 
 

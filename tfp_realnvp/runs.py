@@ -18,6 +18,7 @@ import uuid
 
 import tensorflow as tf
 
+from tfp_realnvp import conditions
 from tfp_realnvp import data
 from tfp_realnvp import sources
 from tfp_realnvp.config import ModelConfig
@@ -62,6 +63,9 @@ class RunConfig:
       then repeats); 0 for one pass over the training data.
     conditional: whether the model is class-conditional (the data set needs
       class labels).
+    condition: "" or a condition task computed from every image
+      (`tfp_realnvp.conditions.parse`: "downsampled:F", "masked:SPEC",
+      "grayscale"); the model is then conditioned on it.
     output_dir: directory of the job's files (local or any TensorFlow
       filesystem).
     export_dir: base directory of SavedModels (`<export_dir>/<name>/<version>`).
@@ -105,6 +109,10 @@ class RunConfig:
                                 "data)")
   conditional: bool = option(False, "train a class-conditional model (a row "
                              "per class in samples.png)")
+  condition: str = option("", "condition the model on a task computed from "
+                          "every image: downsampled:F (super-resolution), "
+                          "masked:center|top|bottom|left|right|ROW,COL,H,W "
+                          "(inpainting) or grayscale (colorization)")
   output_dir: str = option("runs/latest", "directory for model.keras, "
                            "samples.png, metrics.json, tensorboard/",
                            identifies_run=False)
@@ -159,6 +167,7 @@ class RunConfig:
                          f"{getattr(self, field.name)!r}.")
     if self.model_name:
       check_model_name(self.model_name)
+    self.condition_shape()  # Raises for a malformed or unfitting task.
     training_images = self.data_spec().num_train_examples
     if self.batch_size > training_images:
       # Training batches are full batches only (`data.make_pipeline`).
@@ -217,6 +226,39 @@ class RunConfig:
                        f"train a conditional model.")
     return classes
 
+  def condition_task(self):
+    """The condition task (`tfp_realnvp.conditions.parse`), or None without one.
+
+    Returns:
+      A `tfp_realnvp.conditions.ConditionTask`, or None.
+
+    Raises:
+      tfp_realnvp.conditions.ConditionError: a malformed `condition`.
+    """
+    return conditions.parse(self.condition) if self.condition else None
+
+  def condition_shape(self):
+    """The model's `condition_shape`: the task's for the data set's image shape, or None.
+
+    Returns:
+      tuple (h, w, k), or None without a task.
+
+    Raises:
+      tfp_realnvp.conditions.ConditionError: a malformed task, or one that
+        does not fit the images (a factor that does not divide H and W).
+    """
+    task = self.condition_task()
+    if task is None:
+      return None
+    return task.condition_shape(self.data_spec().image_shape)
+
+  def _with_condition(self, dataset):
+    """`dataset` with the task's condition (dicts `tfp_realnvp.conditions.with_condition`), or as it is."""
+    task = self.condition_task()
+    if task is None:
+      return dataset
+    return conditions.with_condition(dataset, task, labels=self.conditional)
+
   def fit_pipelines(self):
     """(train, validation) pipelines of the run (`tfp_realnvp.data.fit_pipelines`).
 
@@ -230,9 +272,10 @@ class RunConfig:
       tfp_realnvp.data.DatasetUnavailableError: a TFDS data set that cannot
         be loaded.
     """
-    return data.fit_pipelines(self.dataset, self.batch_size, self.seed,
-                              self.steps_per_epoch, **self._load_args(),
-                              options=self.data_options())
+    return tuple(self._with_condition(pipeline) for pipeline in
+                 data.fit_pipelines(self.dataset, self.batch_size, self.seed,
+                                    self.steps_per_epoch, **self._load_args(),
+                                    options=self.data_options()))
 
   def held_out_pipeline(self, validation_data):
     """The pipeline of the data set's `eval_split` (`tfp_realnvp.data.held_out_pipeline`).
@@ -249,9 +292,12 @@ class RunConfig:
       tfp_realnvp.data.DatasetUnavailableError: a TFDS data set that cannot
         be loaded.
     """
-    return data.held_out_pipeline(self.dataset, self.batch_size,
-                                  validation_data, **self._load_args(),
-                                  options=self.data_options())
+    held_out = data.held_out_pipeline(
+        self.dataset, self.batch_size, validation_data, **self._load_args(),
+        options=self.data_options())
+    if held_out is validation_data:  # It has its condition already.
+      return held_out
+    return self._with_condition(held_out)
 
   def data_options(self):
     """The `tfp_realnvp.sources.ImageOptions` of the image fields (the named sets take the defaults).
@@ -385,6 +431,11 @@ class RunDirectory:
   def samples_png(self):
     """samples.png, a grid of the final model's samples."""
     return self.file("samples.png")
+
+  @property
+  def conditions_png(self):
+    """conditions.png, the grid of a model with a condition (per held-out image its condition, samples and the image)."""
+    return self.file("conditions.png")
 
   @property
   def learning_curve_png(self):

@@ -4,6 +4,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import time
 
 import keras
@@ -11,6 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp.conditions import CONDITION_GRID_ROWS
+from tfp_realnvp.conditions import CONDITION_GRID_POOL
+from tfp_realnvp.conditions import write_condition_grids
 from tfp_realnvp import loading
 from tfp_realnvp import presets
 from tfp_realnvp import validation
@@ -56,7 +60,8 @@ class TrainConfig(RunConfig):
 
   Attributes:
     dataset, epochs, batch_size, steps_per_epoch: as in `RunConfig`.
-    conditional, output_dir, export_dir, model_name: as in `RunConfig`.
+    conditional, condition, output_dir, export_dir, model_name: as in
+      `RunConfig`.
     data_dir, download: as in `RunConfig`.
     image_size, crop, channels, validation_fraction: as in `RunConfig`.
     cache, skip_unreadable: as in `RunConfig`.
@@ -179,15 +184,16 @@ class TrainConfig(RunConfig):
 
     Returns:
       dict of `RealNVP` arguments: image_shape (the data set's),
-      num_classes (the data set's when `conditional`, else None) and config
-      (`model`).
+      num_classes (the data set's when `conditional`, else None), config
+      (`model`) and condition_shape (the `condition` task's, else None).
 
     Raises:
       ValueError: for an unknown data set, or `conditional` for a data set
         without labels.
     """
     return dict(image_shape=self.data_spec().image_shape,
-                num_classes=self.num_classes(), config=self.model)
+                num_classes=self.num_classes(), config=self.model,
+                condition_shape=self.condition_shape())
 
   def optimizer(self, steps_per_epoch):
     """Adam with this config's gradient clipping and schedule.
@@ -223,7 +229,10 @@ def train(config):
   checkpoints/best.weights.h5 (the weights with the lowest
   val_bits_per_dim so far, kept across resumes, with best.json),
   history.csv (one row per epoch, agreeing with the weights resumed from),
-  model.keras, samples.png (one row per class for a conditional model),
+  model.keras, samples.png (one row per class for a conditional model;
+  with a `condition` task, a row of samples for each of 8 held-out images'
+  conditions, and beside it conditions.png: each row the condition shown,
+  its samples and the real image),
   learning_curve.png (bits/dim per epoch, training and held-out),
   metrics.json (last), and unless `config.tensorboard` is off,
   tensorboard/ (`tensorboard --logdir <output_dir>/tensorboard`: training
@@ -299,9 +308,9 @@ def train(config):
       _tensorboard_callbacks(config, strategy, run.tensorboard))
   training_seconds = time.perf_counter() - started
   model.save(run.model_keras)
-  test_bits_per_dim = float(model.evaluate(
-      config.held_out_pipeline(validation_data), verbose=0,
-      return_dict=True)["bits_per_dim"])
+  held_out = config.held_out_pipeline(validation_data)
+  test_bits_per_dim = float(model.evaluate(held_out, verbose=0,
+                                           return_dict=True)["bits_per_dim"])
   if not math.isfinite(test_bits_per_dim):
     raise NonFiniteLossError(
         f"The trained model's held-out bits/dim is {test_bits_per_dim}: its "
@@ -328,13 +337,32 @@ def train(config):
       "saved_model": None,
   }
   if is_chief(strategy):
-    write_sample_grid(loading.from_keras(model), run.samples_png,
-                      [config.temperature], seed=config.seed)
+    _write_samples(model, config, run, held_out)
     metrics["saved_model"] = _export(model, config, model_name, metrics, run)
   _finish(run, metrics)
   if is_chief(strategy):
     _plot_learning_curve(curve, run.learning_curve_png, config.dataset)
   return metrics
+
+
+def _write_samples(model, config, run, held_out):
+  """samples.png; for a model with a condition, the samples of held-out images' conditions, and conditions.png."""
+  task = config.condition_task()
+  if task is None:
+    write_sample_grid(loading.from_keras(model), run.samples_png,
+                      [config.temperature], seed=config.seed)
+    return
+  examples = list(held_out.unbatch().take(CONDITION_GRID_POOL)
+                  .as_numpy_iterator())
+  # Spread over the held-out images (which may be sorted by class).
+  chosen = [examples[i] for i in np.linspace(
+      0, len(examples) - 1, min(CONDITION_GRID_ROWS, len(examples))).astype(int)]
+  labels = (np.stack([example["labels"] for example in chosen])
+            if "labels" in chosen[0] else None)
+  write_condition_grids(model, task,
+                        np.stack([example["images"] for example in chosen]),
+                        run.samples_png, run.conditions_png, labels=labels,
+                        temperature=config.temperature, seed=config.seed)
 
 
 def _export(model, config, model_name, metrics, run):
@@ -361,6 +389,7 @@ def _provenance(config, metrics):
   """What the SavedModel records of the run that trained it."""
   return {"job": "train", "dataset": config.dataset,
           "class_names": metrics["class_names"],
+          "condition": config.condition,
           "image_options": dataclasses.asdict(config.data_options()),
           "preset": config.preset,
           "epochs": config.epochs, "batch_size": config.batch_size,
@@ -388,4 +417,7 @@ def _tensorboard_callbacks(config, strategy, log_dir):
 
 def _default_model_name(config):
   suffix = "_conditional" if config.conditional else ""
+  task = config.condition_task()
+  if task is not None:
+    suffix += "_" + re.sub(r"[^A-Za-z0-9_.-]", "_", task.spec)
   return f"real_nvp_{data.short_name(config.dataset)}{suffix}"

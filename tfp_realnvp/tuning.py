@@ -64,15 +64,16 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
   - `learning_rate`: log-uniform in its (min, max).
 
   Fields not in the search space keep their values of `model_config`. The
-  image shape and `num_classes` are fixed by the data.
+  image shape, `num_classes` and `condition_shape` are fixed by the data.
   """
 
   def __init__(self, image_shape, num_classes=None, search_space=None,
                learning_rate=DEFAULT_LEARNING_RATE_RANGE, model_config=None,
-               **kwargs):
+               condition_shape=None, **kwargs):
     """Args:
       image_shape: (H, W, C) of the data.
       num_classes: classes for a conditional model, else None.
+      condition_shape: the condition's shape (`RealNVP`), else None.
       search_space: dict `ModelConfig` field name -> (min, max) ints for a
         "range" field or a sequence of candidates for the others; None for
         `DEFAULT_SEARCH_SPACE`. A range (n, n) or a single candidate fixes
@@ -90,6 +91,7 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
     super().__init__(**kwargs)
     self.image_shape = tuple(image_shape)
     self.num_classes = num_classes
+    self.condition_shape = condition_shape
     self.model_config = model_config or ModelConfig()
     self.search_space = {
         name: self._checked(name, values) for name, values in
@@ -140,7 +142,8 @@ class RealNVPHyperModel(keras_tuner.HyperModel):
       else:
         hyperparameters[name] = hp.Choice(name, list(values))
     model = RealNVP(self.image_shape, num_classes=self.num_classes,
-                    config=self.model_config, **hyperparameters)
+                    config=self.model_config,
+                    condition_shape=self.condition_shape, **hyperparameters)
     model.compile(optimizer=default_optimizer(hp.Float(
         "learning_rate", *self.learning_rate, sampling="log")))
     return model
@@ -272,7 +275,8 @@ class TuneConfig(RunConfig):
   `epochs` trains each trial (Hyperband's largest budget).
 
   Attributes:
-    dataset, batch_size, steps_per_epoch, conditional: as in `RunConfig`.
+    dataset, batch_size, steps_per_epoch, conditional, condition: as in
+      `RunConfig`.
     export_dir, model_name, data_dir, download: as in `RunConfig`.
     image_size, crop, channels, validation_fraction: as in `RunConfig`.
     cache, skip_unreadable: as in `RunConfig`.
@@ -341,7 +345,7 @@ def tune(config):
   hypermodel = RealNVPHyperModel(
       config.data_spec().image_shape, config.num_classes(),
       search_space=config.search_space, learning_rate=config.learning_rate,
-      model_config=config.model)
+      model_config=config.model, condition_shape=config.condition_shape())
   tuner = make_tuner(config.tuner, hypermodel, config.max_trials,
                      config.epochs, os.path.join(config.output_dir, "search"),
                      distribution_strategy=strategy, seed=config.seed)

@@ -273,6 +273,82 @@ def labels(class_labels, num_classes, batch_size):
   return tf.cast(class_labels, tf.int32)
 
 
+def _condition_expected(condition_shape):
+  return "[" + ", ".join(["N", *map(str, condition_shape)]) + "]"
+
+
+def condition(values, condition_shape, dtype, batch_size):
+  """Validates the condition of a model with `condition_shape` (None: the model takes none).
+
+  Args:
+    values: array-like [N] + condition_shape of an integer or float dtype
+      (e.g. a low-resolution image, `tfp_realnvp.conditions`), or None.
+    condition_shape: the model's (K,) or (h, w, k), or None.
+    dtype: float dtype of the result.
+    batch_size: N of the images the condition goes with (int or scalar
+      tensor).
+
+  Returns:
+    A new `dtype` tensor [N] + condition_shape, or None for a model without
+    a condition.
+
+  Raises:
+    ValueError: a condition missing for a model that takes one, given to a
+      model that takes none, of a non-numeric dtype, of the wrong rank or
+      shape, with another N than the images, or with NaN or infinite
+      values. In a graph the size and value problems, and a rank or size
+      unknown while tracing, raise `tf.errors.InvalidArgumentError` with
+      the same message.
+  """
+  if condition_shape is None:
+    if values is not None:
+      raise ValueError("This model takes no condition (condition_shape="
+                       "None); condition must be None.")
+    return None
+  expected = _condition_expected(condition_shape)
+  if values is None:
+    raise ValueError(f"This model is conditioned on a condition of shape "
+                     f"{expected}: condition is required.")
+  values = tf.convert_to_tensor(values)
+  if not (values.dtype.is_integer or values.dtype.is_floating):
+    raise ValueError(f"condition must have an integer or float dtype; got "
+                     f"{values.dtype}.")
+  values = _check_shape(values, "condition", tuple(condition_shape))
+  size_checked = _check_value(
+      lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)), tf.shape(values)[0],
+      _with_shape(f"condition must have shape {expected} with N the number "
+                  f"of images; got shape {{}}.", values))
+  with tf.control_dependencies([size_checked]):
+    values = tf.cast(values, dtype)
+  values = _check_value(tf.math.is_finite, values,
+                        "condition contains NaN or infinite values.")
+  return tf.identity(values)
+
+
+def repeated_condition(values, condition_shape, count):
+  """One condition per sample: a single condition (condition_shape or [1] + condition_shape) repeated `count` times.
+
+  Args:
+    values: array-like condition_shape, [1] + condition_shape or
+      [count] + condition_shape, or None.
+    condition_shape: the model's (K,) or (h, w, k), or None.
+    count: int N >= 1, the samples.
+
+  Returns:
+    A tensor [count] + condition_shape (unchecked beyond its rank; the
+    model's `condition` check follows), or `values` itself when it is None
+    or has a batch axis of another size than 1.
+  """
+  if values is None or condition_shape is None:
+    return values
+  values = tf.convert_to_tensor(values)
+  if values.shape.rank == len(condition_shape):
+    values = values[None]
+  if values.shape.rank == len(condition_shape) + 1 and values.shape[0] == 1:
+    values = tf.repeat(values, count, axis=0)
+  return values
+
+
 def positive_int(value, name):
   """Checks a count (samples, columns, batch size): an int >= 1.
 

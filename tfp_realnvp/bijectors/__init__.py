@@ -11,6 +11,7 @@ from tfp_realnvp.bijectors.coupling import make_mask
 from tfp_realnvp.bijectors.factor_out import FactorOut
 from tfp_realnvp.bijectors.invertible_1x1_conv import Invertible1x1Conv
 from tfp_realnvp.bijectors.preprocessing import logit_transform
+from tfp_realnvp.bijectors.routing import per_resolution
 from tfp_realnvp.bijectors.routing import route_kwargs
 from tfp_realnvp.bijectors.squeeze import squeeze
 
@@ -18,5 +19,5 @@ __all__ = [
     "ActNorm", "AdditiveCoupling", "AffineCoupling", "BatchNormalization", "Conditioned",
     "FactorOut", "Invertible1x1Conv",
     "channel_mask", "checkerboard_mask", "logit_transform", "make_mask",
-    "route_kwargs", "squeeze",
+    "per_resolution", "route_kwargs", "squeeze",
 ]

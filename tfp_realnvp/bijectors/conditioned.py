@@ -12,6 +12,7 @@ TFP has no bijector that binds keyword arguments or folds sample dimensions.
 import tensorflow as tf
 
 from tfp_realnvp.bijectors.augmented import AugmentedBijector
+from tfp_realnvp.bijectors.routing import per_resolution
 from tfp_realnvp.bijectors.routing import route_kwargs
 
 #: Rank of the events the flow transforms ([H, W, C]).
@@ -29,9 +30,10 @@ class Conditioned(AugmentedBijector):
   log|det|    = unfold(flow's log|det|)      (shape B)
   ```
 
-  where fold reshapes [..., H, W, C] to [prod(B), H, W, C], and c [N, K]
-  (one row per event of the last batch axis) is broadcast to B + [K] and
-  folded the same way. Every batch normalization of the flow uses its
+  where fold reshapes [..., H, W, C] to [prod(B), H, W, C], and c [N, ...]
+  (one entry per event of the last batch axis: a one-hot label [N, K], or
+  each tensor of a dict of a condition's features per resolution,
+  `per_resolution`) is broadcast to B + [...] and folded the same way. Every batch normalization of the flow uses its
   running averages (`training=False`). Without `conditional_input` the flow
   is unconditional and only the folding applies.
   """
@@ -45,7 +47,8 @@ class Conditioned(AugmentedBijector):
         couplings take `conditional_input` and whose batch normalizations
         take `training` (`route_kwargs`).
       conditional_input: float tensor [N, K] (one row per event of the last
-        batch axis), or None.
+        batch axis), a dict (H, W) -> float tensor [N, ...] of features per
+        resolution (`per_resolution`), or None.
       validate_args: Python bool, TFP's argument validation flag.
       name: bijector name.
     """
@@ -68,13 +71,16 @@ class Conditioned(AugmentedBijector):
     batch_shape = tf.shape(tensor)[:-EVENT_NDIMS]
     folded = tf.reshape(tensor, tf.concat(
         [[-1], tf.shape(tensor)[-EVENT_NDIMS:]], axis=0))
+    def fold(features):
+      rest = tf.shape(features)[1:]
+      return tf.reshape(
+          tf.broadcast_to(features, tf.concat([batch_shape, rest], axis=0)),
+          tf.concat([tf.shape(folded)[:1], rest], axis=0))
     conditional_input = self._conditional_input
     if conditional_input is not None:
-      conditional_input = tf.reshape(
-          tf.broadcast_to(conditional_input, tf.concat(
-              [batch_shape, tf.shape(conditional_input)[-1:]], axis=0)),
-          [tf.shape(folded)[0], -1])
-    kwargs = route_kwargs(self._flow, conditional_input=conditional_input,
+      conditional_input = tf.nest.map_structure(fold, conditional_input)
+    kwargs = route_kwargs(self._flow,
+                          conditional_input=per_resolution(conditional_input),
                           training=False)
     return folded, batch_shape, kwargs
 

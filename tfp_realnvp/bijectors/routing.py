@@ -11,7 +11,9 @@ def route_kwargs(bijector, **kwargs):
   `tfb.Chain` gives each member `kwargs[member.name]`, `tfb.Invert` and
   `FactorOut` pass theirs on unchanged, and a leaf bijector takes only the
   names in its `accepted_kwargs` (e.g. `conditional_input` for couplings,
-  `training` for batch normalization).
+  `training` for batch normalization). A value may also be a callable
+  `value(leaf)` that gives each leaf bijector its own (e.g. the condition's
+  features at the resolution of a coupling's event, `per_resolution`).
 
   Example: `flow.inverse(x, **route_kwargs(flow, conditional_input=c))`.
 
@@ -19,7 +21,8 @@ def route_kwargs(bijector, **kwargs):
     bijector: a TFP bijector: a `tfb.Chain`, `tfb.Invert` or `FactorOut`
       (searched recursively), or a leaf bijector.
     **kwargs: the keyword arguments to deliver, e.g.
-      `conditional_input=` (float [N, K]) and `training=` (Python bool).
+      `conditional_input=` (float [N, K], or a callable of the leaf) and
+      `training=` (Python bool).
 
   Returns:
     dict: for `bijector.forward`/`inverse` and their log-determinants; for
@@ -46,4 +49,23 @@ def route_kwargs(bijector, **kwargs):
   if isinstance(bijector, FactorOut):
     return route_kwargs(bijector.inner, **kwargs)
   accepted = getattr(bijector, "accepted_kwargs", ())
-  return {key: value for key, value in kwargs.items() if key in accepted}
+  return {key: value(bijector) if callable(value) else value
+          for key, value in kwargs.items() if key in accepted}
+
+
+def per_resolution(features):
+  """A `route_kwargs` value giving every coupling the features of its event's resolution.
+
+  Args:
+    features: None, a tensor (every coupling gets it, e.g. a one-hot label
+      [N, K]), or a dict (H, W) -> tensor of the condition's features at
+      that resolution ([N, H, W, F] or [N, F]; `RealNVP`'s conditioning
+      network).
+
+  Returns:
+    `features` itself unless it is a dict; else a callable of a coupling
+    (a bijector with a `mask` [H, W, C]) returning `features[(H, W)]`.
+  """
+  if not isinstance(features, dict):
+    return features
+  return lambda coupling: features[tuple(coupling.mask.shape[:2])]
