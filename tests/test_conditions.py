@@ -233,7 +233,7 @@ TRAINING_STEPS = 300
 
 
 def _trained(task):
-  """Held-out bits/dim and the model after `TRAINING_STEPS` steps with (or, task None, without) the condition."""
+  """(model, held-out batches) after `TRAINING_STEPS` steps with (or, task None, without) the condition."""
   keras.utils.set_random_seed(0)
   train = make_pipeline(data.load("mnist_bundled", "train"), 64,
                         training=True).repeat()
@@ -248,20 +248,31 @@ def _trained(task):
                                    task.condition_shape((28, 28, 1))))
   model.compile()
   model.fit(train, steps_per_epoch=TRAINING_STEPS, epochs=1, verbose=0)
-  return model.evaluate(test, verbose=0, return_dict=True)["bits_per_dim"], model
+  return model, test
+
+
+def _bits_per_dim(model, batches):
+  return model.evaluate(batches, verbose=0, return_dict=True)["bits_per_dim"]
 
 
 def test_super_resolution_learns_what_its_condition_says():
   task = conditions.parse("downsampled:4")
-  conditional, model = _trained(task)
-  unconditional, _ = _trained(None)
-  # Measured 1.97 against 2.2x. The 7x7 block means hold about 0.3 bits/dim
-  # of information about the digit that an unconditional model must pay for.
-  assert unconditional - conditional > 0.15
-  images = data.bundled_mnist_arrays("test")[0][::50]
-  condition = task(images).numpy()
-  samples = model.sample(len(images), condition=condition, seed=0)
-  error = np.abs(task(samples).numpy() - condition).mean() * 256
+  model, test = _trained(task)
+  unconditional = _bits_per_dim(*_trained(None))
+  conditional = _bits_per_dim(model, test)
+  images, condition = (np.concatenate([batch[key].numpy() for batch in test])
+                       for key in ("images", "condition"))
+  others = _bits_per_dim(model, tf.data.Dataset.from_tensor_slices(
+      (images, condition[::-1])).batch(250))
+  # Measured after 300 steps: 1.97 against 2.09 unconditional, and 3.27 with
+  # other digits' conditions. The 49 block means hold about 0.1-0.2
+  # bits/dim of the digit (their entropy over D = 784), which an
+  # unconditional model must pay for; a model that ignores its condition
+  # scores the same with anyone's.
+  assert unconditional - conditional > 0.06
+  assert others - conditional > 0.5
+  samples = model.sample(len(images[::50]), condition=condition[::50], seed=0)
+  error = np.abs(task(samples).numpy() - condition[::50]).mean() * 256
   shuffled = np.abs(condition[::-1] - condition).mean() * 256
   # Measured 10.5 pixel levels, against 29 between other digits' conditions.
   assert error < 15 < shuffled

@@ -229,9 +229,9 @@ def recording_decode(monkeypatch, owner):
   sizes = []
   decode = owner.decode
 
-  def recorded(latents, labels=None):
+  def recorded(latents, labels=None, condition=None):
     sizes.append(len(latents))
-    return decode(latents, labels)
+    return decode(latents, labels, condition)
 
   monkeypatch.setattr(owner, "decode", recorded)
   return sizes

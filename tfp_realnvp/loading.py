@@ -253,13 +253,19 @@ class TrainedModel(abc.ABC):
 
   def _sample_conditions(self, labels, condition, count):
     """The `_condition_args` of `count` samples (one condition repeated, if given once), checked before any batch."""
+    if labels is not None and np.shape(labels) != (count,):
+      raise ValueError(f"labels must have shape [{count}], one per "
+                       f"temperature; got shape {list(np.shape(labels))}.")
     condition = validation.repeated_condition(condition, self.condition_shape,
                                               count)
     conditions = self._condition_args(labels, condition)
-    for name, value in conditions.items():
-      if value.shape[:1] != (count,):
-        raise ValueError(f"{name} must have shape [{count}, ...], one per "
-                         f"temperature; got shape {list(value.shape)}.")
+    if "condition" in conditions and conditions["condition"].shape[:1] != (
+        count,):
+      raise ValueError(
+          f"condition must have shape [{count}, "
+          f"{', '.join(map(str, self.condition_shape))}], one per "
+          f"temperature, or one condition for all; got shape "
+          f"{list(conditions['condition'].shape)}.")
     return conditions
 
   @abc.abstractmethod
