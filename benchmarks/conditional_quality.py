@@ -1,8 +1,10 @@
 """Held-out bits/dim of models conditioned on a task against the unconditional model, trained the same way on the bundled MNIST.
 
 Each configuration is `tfp-realnvp train --preset mnist_bundled --epochs E
-[--condition TASK]` (`tfp_realnvp.training.train`), so every run has the same
-architecture, optimizer, seed and epochs; only the condition differs. For
+--no-conditional [--condition TASK]` (`tfp_realnvp.training.train`), so every
+run has the same architecture, optimizer, seed and epochs; only the
+condition differs (no class label: the first row is the unconditional
+model). For
 each conditioned model the script also reports:
 
 - the held-out bits/dim with the conditions of other images (the held-out
@@ -40,8 +42,9 @@ def run(condition, epochs, runs_dir):
   """Trains one configuration; returns its figures."""
   output_dir = os.path.join(runs_dir, condition.replace(":", "_"))
   config = TrainConfig.from_preset(
-      "mnist_bundled", epochs=epochs, condition="" if condition == "none"
-      else condition, output_dir=output_dir, verbose=2, tensorboard=False,
+      "mnist_bundled", epochs=epochs, conditional=False,
+      condition="" if condition == "none" else condition,
+      output_dir=output_dir, verbose=2, tensorboard=False,
       export_dir=os.path.join(runs_dir, "saved_models"), overwrite=True)
   metrics = train(config)
   result = {"condition": condition, "epochs": epochs,

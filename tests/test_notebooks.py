@@ -3,7 +3,7 @@
 Each notebook runs in a fresh Jupyter kernel (ipykernel's `python3` kernel,
 which runs this interpreter) under the small budget
 (TFP_REALNVP_NOTEBOOK_BUDGET=small: a tiny model, a few training steps). The
-five share one temporary output directory (TFP_REALNVP_NOTEBOOK_DIR), so, run
+six share one temporary output directory (TFP_REALNVP_NOTEBOOK_DIR), so, run
 in order, 03 and 04 load the models that 01 and 02 saved, as they do for a
 user; run alone, they train their own.
 """
@@ -35,6 +35,9 @@ EXPECTED = {
     "04_serving": (2, ['"predictions"', '"outputs"',
                        '"error": "assertion failed: [labels must lie in [0, 10)']),
     "05_tuning": (1, ["COMPLETED", "val_bits_per_dim"]),
+    "06_conditional_inn": (3, ["held-out bits/dim given the 7x7 digit:",
+                               "held-out bits/dim without it:",
+                               "pixel levels"]),
 }
 # Files each notebook leaves in the output directory.
 EXPECTED_FILES = {
@@ -46,6 +49,9 @@ EXPECTED_FILES = {
         "saved_models/real_nvp_mnist_bundled_conditional/1/saved_model.pb",
         "sample_request.json"],
     "05_tuning": ["tuning/depth/oracle.json"],
+    "06_conditional_inn": [
+        "super_resolution/model.keras",
+        "saved_models/real_nvp_mnist_bundled_downsampled_4/1/saved_model.pb"],
 }
 # The first cell run in every kernel: which interpreter and package it uses.
 PROBE = "import sys, tfp_realnvp\nprint(sys.prefix)\nprint(tfp_realnvp.__file__)"
@@ -55,7 +61,7 @@ def read(name):
   return nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
 
 
-def test_the_notebooks_are_the_five_expected_ones():
+def test_the_notebooks_are_the_six_expected_ones():
   assert sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb")) == sorted(EXPECTED)
 
 
@@ -81,7 +87,7 @@ def test_the_kernel_is_found_in_this_environment():
 
 @pytest.fixture(scope="module")
 def output_dir(tmp_path_factory):
-  """One output directory for the five notebooks, as runs/notebooks/ is for a user."""
+  """One output directory for the six notebooks, as runs/notebooks/ is for a user."""
   return tmp_path_factory.mktemp("notebooks")
 
 

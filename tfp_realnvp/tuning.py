@@ -368,7 +368,7 @@ def tune(config):
       best, config.export_dir,
       config.model_name or f"real_nvp_{config.dataset}_tuned",
       provenance={"job": "tune", "dataset": config.dataset,
-                  "tuner": config.tuner, "epochs": config.epochs,
+                  "condition": config.condition, "tuner": config.tuner, "epochs": config.epochs,
                   "hyperparameters": rows[0]["hyperparameters"],
                   "test_bits_per_dim": float(test_bits_per_dim)})
   return {"trials": rows, "best_hyperparameters": rows[0]["hyperparameters"],
