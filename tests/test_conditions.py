@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import ops
 
 import tfp_realnvp
 from test_model import encode_log_det
@@ -328,6 +329,7 @@ FRESH_PROCESS_SCRIPT = """
 import sys
 import numpy as np
 import tensorflow as tf
+from keras import ops
 loaded = tf.saved_model.load(sys.argv[1])
 inputs = dict(np.load(sys.argv[2]))
 c = {"condition": tf.constant(inputs["condition"])}
@@ -428,3 +430,42 @@ def test_fit_reads_pairs_and_dicts_and_the_keras_file_keeps_the_condition(
   history = pairs_model.fit(tf.data.Dataset.from_tensor_slices(
       (images, examples["condition"])).batch(4), epochs=1, verbose=0)
   assert math.isfinite(history.history["bits_per_dim"][0])
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class ClassEmbedding(keras.layers.Layer):
+  """A user's condition encoder: an int class [N, 1] to an embedding [N, 3]."""
+
+  def build(self, input_shape):
+    self.table = self.add_weight(shape=(4, 3), name="table")
+
+  def call(self, condition):
+    return ops.take(self.table, ops.cast(condition[:, 0], "int32"), axis=0)
+
+  def compute_output_shape(self, input_shape):
+    return (input_shape[0], 3)
+
+
+def test_a_condition_encoder_of_your_own_trains_saves_and_reloads(tmp_path):
+  model = tfp_realnvp.RealNVP((8, 8, 1), condition_shape=(1,),
+                              condition_encoder=ClassEmbedding(),
+                              num_scales=2, num_coupling_layers=1,
+                              num_res_blocks=0, filters=4, condition_depth=0)
+  assert model.conditioning_network.output_channels == 3
+  encoder = model.conditioning_network.encoder
+  assert any(weight is encoder.table for weight in model.trainable_weights)
+  model.compile()
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (8, 8, 8, 1)).astype(np.uint8)
+  condition = (np.arange(8) % 4)[:, None].astype(np.float32)
+  before = encoder.table.numpy().copy()
+  model.fit(tf.data.Dataset.from_tensor_slices((images, condition)).batch(4),
+            epochs=1, verbose=0)
+  assert np.abs(encoder.table.numpy() - before).max() > 0  # It trained.
+  model.save(tmp_path / "model.keras")
+  reloaded = keras.models.load_model(tmp_path / "model.keras")
+  pixels = images.astype(np.float32)
+  np.testing.assert_allclose(reloaded.log_prob(pixels, condition=condition),
+                             model.log_prob(pixels, condition=condition),
+                             rtol=1e-6)
+  assert isinstance(reloaded.conditioning_network.encoder, ClassEmbedding)

@@ -95,7 +95,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
   """
 
   def __init__(self, image_shape, num_classes=None, config=None,
-               condition_shape=None, **kwargs):
+               condition_shape=None, condition_encoder=None, **kwargs):
     """Builds the model and all its weights.
 
     Args:
@@ -108,6 +108,12 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
         `condition=`: (K,) for a vector [N, K], or (h, w, k) for an image
         [N, h, w, k] whose h and w divide H and W (e.g. the image
         average-pooled by 4: super-resolution); None for none.
+      condition_encoder: a Keras layer of your own that the condition goes
+        through first (`ConditioningNetwork`'s `encoder`: it maps
+        [N] + condition_shape to [N, K'] or [N, h', w', k'] with h', w'
+        dividing H, W); it is saved with the model (register its class with
+        `keras.saving.register_keras_serializable`). None: the condition
+        itself.
       **kwargs: `ModelConfig` fields, which replace those of `config` (e.g.
         `num_scales=2, filters=64`), and `keras.Model` arguments (name,
         dtype).
@@ -138,7 +144,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       self.conditioning_network = ConditioningNetwork(
           condition_shape, image_shape, config.num_scales,
           config.condition_depth, config.condition_filters, self.num_classes,
-          name="conditioning_network")
+          encoder=condition_encoder, name="conditioning_network")
       self.conditioning_network.build()
     self.condition_shape = (None if condition_shape is None else
                             self.conditioning_network.condition_shape)
@@ -699,7 +705,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
     Returns:
       dict: Keras's own entries (name, trainable, dtype), `image_shape`
-      (list), `num_classes`, `condition_shape` (list or None), and every
+      (list), `num_classes`, `condition_shape` (list or None),
+      `condition_encoder` (serialized, only when there is one), and every
       `ModelConfig` field at the top level (the layout of earlier
       versions, whose files still load).
     """
@@ -709,6 +716,10 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
                   condition_shape=(None if self.condition_shape is None else
                                    list(self.condition_shape)),
                   **self.config.to_dict())
+    encoder = getattr(self.conditioning_network, "encoder", None)
+    if encoder is not None:
+      config["condition_encoder"] = keras.saving.serialize_keras_object(
+          encoder)
     return config
 
 

@@ -29,6 +29,11 @@ class ConditioningNetwork(keras.layers.Layer):
   upsampling by repetition and the average pooling are exact, so c_j is the
   mean of the condition over each feature's pixels.
 
+  A user's Keras layer (`encoder`) can come first: c is then replaced by
+  encoder(c), a vector [N, K'] or an image [N, h', w', k'] (h', w' dividing
+  H, W), and the rest is as above (with `depth` 0, the encoder alone makes
+  the features).
+
   Call: `layer(condition, class_one_hot=None)` with condition float
   [N] + condition_shape and class_one_hot float [N, num_classes] (required
   iff `num_classes` was given); returns a dict (H_j, W_j) -> features,
@@ -37,7 +42,7 @@ class ConditioningNetwork(keras.layers.Layer):
   """
 
   def __init__(self, condition_shape, image_shape, num_scales, depth=2,
-               filters=32, num_classes=None, **kwargs):
+               filters=32, num_classes=None, encoder=None, **kwargs):
     """Args:
       condition_shape: (K,) for a vector condition, or (h, w, k) for an
         image condition whose h and w divide the image's H and W.
@@ -48,14 +53,26 @@ class ConditioningNetwork(keras.layers.Layer):
       filters: int >= 1, their units or feature maps, F.
       num_classes: int >= 2 when a class label also conditions the model
         (its one-hot vector joins the condition), else None.
+      encoder: a Keras layer (or its serialized config) applied to the
+        condition first, giving [N, K'] or [N, h', w', k'], or None.
       **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
       ValueError: a condition shape of rank other than 1 or 3, with sizes
-        < 1, or an image condition whose h or w does not divide H or W.
+        < 1, or an image condition (or encoder output) whose h or w does
+        not divide H or W.
     """
     super().__init__(**kwargs)
     self.condition_shape = check_condition_shape(condition_shape, image_shape)
+    if isinstance(encoder, dict):
+      encoder = keras.saving.deserialize_keras_object(encoder)
+    self.encoder = encoder
+    self.features_shape = self.condition_shape
+    if encoder is not None:
+      if not encoder.built:
+        encoder.build((None, *self.condition_shape))
+      shape = encoder.compute_output_shape((None, *self.condition_shape))
+      self.features_shape = check_condition_shape(shape[1:], image_shape)
     self.image_shape = tuple(int(d) for d in image_shape)
     self.num_scales = int(num_scales)
     self.depth = int(depth)
@@ -77,13 +94,13 @@ class ConditioningNetwork(keras.layers.Layer):
 
   @property
   def is_image(self):
-    """Whether the condition is an image [h, w, k] (else a vector [K])."""
-    return len(self.condition_shape) == 3
+    """Whether the condition (after the encoder) is an image [h, w, k], else a vector [K]."""
+    return len(self.features_shape) == 3
 
   @property
   def input_channels(self):
-    """Channels (or units) of the condition with the one-hot label."""
-    return self.condition_shape[-1] + (self.num_classes or 0)
+    """Channels (or units) of the condition (after the encoder) with the one-hot label."""
+    return self.features_shape[-1] + (self.num_classes or 0)
 
   @property
   def output_channels(self):
@@ -110,6 +127,8 @@ class ConditioningNetwork(keras.layers.Layer):
     if class_one_hot is None and self.num_classes is not None:
       raise ValueError("This conditioning network also takes a class label: "
                        f"class_one_hot [N, {self.num_classes}] is required.")
+    if self.encoder is not None:
+      condition = self.encoder(condition)
     if self.is_image:
       return self._image_features(condition, class_one_hot)
     hidden = condition
@@ -122,8 +141,8 @@ class ConditioningNetwork(keras.layers.Layer):
 
   def _image_features(self, condition, class_one_hot):
     height, width = self.image_shape[:2]
-    hidden = ops.repeat(condition, height // self.condition_shape[0], axis=1)
-    hidden = ops.repeat(hidden, width // self.condition_shape[1], axis=2)
+    hidden = ops.repeat(condition, height // self.features_shape[0], axis=1)
+    hidden = ops.repeat(hidden, width // self.features_shape[1], axis=2)
     if class_one_hot is not None:
       labels = ops.cast(class_one_hot, hidden.dtype)[:, None, None, :]
       hidden = ops.concatenate([hidden, labels * ops.ones_like(
@@ -143,7 +162,9 @@ class ConditioningNetwork(keras.layers.Layer):
     config.update(condition_shape=list(self.condition_shape),
                   image_shape=list(self.image_shape),
                   num_scales=self.num_scales, depth=self.depth,
-                  filters=self.filters, num_classes=self.num_classes)
+                  filters=self.filters, num_classes=self.num_classes,
+                  encoder=(None if self.encoder is None else
+                           keras.saving.serialize_keras_object(self.encoder)))
     return config
 
 
