@@ -81,3 +81,13 @@ def test_from_preset_spans_a_cosine_schedule_over_the_preset_epochs(
   schedule = model.optimizer._learning_rate  # pylint: disable=protected-access
   assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
   assert schedule.decay_steps == 5 * (4500 // 16)
+
+
+def test_the_super_resolution_preset_conditions_on_the_7x7_digit():
+  preset = presets.get("mnist_bundled_super_resolution")
+  assert preset.model == presets.get("mnist_bundled").model
+  config = TrainConfig.from_preset("mnist_bundled_super_resolution", epochs=1)
+  assert config.condition == "downsampled:4" and not config.conditional
+  model = RealNVP.from_preset("mnist_bundled_super_resolution")
+  assert model.condition_shape == (7, 7, 1) and model.num_classes is None
+  assert config.model_kwargs()["condition_shape"] == (7, 7, 1)

@@ -18,6 +18,7 @@ at 100 on the bits/dim loss (which does not trigger).
 import dataclasses
 import math
 
+from tfp_realnvp import conditions
 from tfp_realnvp import data
 from tfp_realnvp.config import ModelConfig
 from tfp_realnvp.optimization import DEFAULT_LEARNING_RATE
@@ -46,6 +47,8 @@ class Preset:
       None for the official code's clipping, 100 / (D ln 2).
     ema_momentum: momentum of the weights' moving average (Polyak
       averaging), 0 for none.
+    condition: "" or the condition task the model is conditioned on
+      (`tfp_realnvp.conditions.parse`).
   """
   dataset: str
   model: ModelConfig
@@ -57,6 +60,7 @@ class Preset:
   lr_schedule: str = "constant"
   gradient_clip_norm: float | None = None
   ema_momentum: float = NO_WEIGHT_AVERAGING
+  condition: str = ""
 
   def train_fields(self):
     """The `TrainConfig` fields this preset sets, as a dict (clipping resolved).
@@ -97,12 +101,17 @@ class Preset:
 
     Returns:
       dict: `image_shape` (the data set's), `num_classes` (the data set's
-      when `conditional`, else None) and `config` (`model`).
+      when `conditional`, else None), `config` (`model`) and
+      `condition_shape` (the `condition` task's, else None).
     """
-    return dict(image_shape=data.image_shape(self.dataset),
+    image_shape = data.image_shape(self.dataset)
+    return dict(image_shape=image_shape,
                 num_classes=(data.num_classes(self.dataset)
                              if self.conditional else None),
-                config=self.model)
+                config=self.model,
+                condition_shape=(conditions.parse(self.condition)
+                                 .condition_shape(image_shape)
+                                 if self.condition else None))
 
   def optimizer(self):
     """Adam with the preset's learning rate, schedule, clipping and weight averaging.
@@ -169,6 +178,15 @@ PRESETS = {
                "dequantization, batch 16, a cosine schedule and Polyak "
                "averaging of the weights at momentum 0.99 (README: Results "
                "on the bundled MNIST)"),
+    "mnist_bundled_super_resolution": Preset(
+        "mnist_bundled", dataclasses.replace(_BUNDLED_PAPER,
+                                             dequantization="variational"),
+        epochs=10, batch_size=16, lr_schedule="cosine",
+        gradient_clip_norm=100.0, ema_momentum=0.99,
+        condition="downsampled:4",
+        source="not in the paper: mnist_bundled's training with a "
+               "conditioning network (Ardizzone et al. 2019) on the digit "
+               "average-pooled to 7x7, no class label (README: Conditions)"),
     "mnist_bundled_paper": Preset(
         "mnist_bundled", _BUNDLED_PAPER,
         epochs=16, conditional=True, gradient_clip_norm=100.0,
