@@ -318,16 +318,8 @@ class TrainedModel(abc.ABC):
             f"The model is class-conditional: labels are required, an int "
             f"tensor [N] with values in [0, {self.num_classes or 'K'}).")
       args["labels"] = tf.cast(labels, tf.int64)
-    if self.condition_shape is None:
-      if condition is not None:
-        raise ValueError("This model takes no condition (condition_shape="
-                         "None); condition must be None.")
-      return args
-    if condition is None:
-      raise ValueError(f"This model is conditioned on a condition of shape "
-                       f"[N, {', '.join(map(str, self.condition_shape))}]: "
-                       f"condition is required.")
-    args["condition"] = tf.cast(condition, tf.float32)
+    if validation.condition_given(condition, self.condition_shape):
+      args["condition"] = tf.cast(condition, tf.float32)
     return args
 
 

@@ -277,6 +277,32 @@ def _condition_expected(condition_shape):
   return "[" + ", ".join(["N", *map(str, condition_shape)]) + "]"
 
 
+def condition_given(values, condition_shape):
+  """Checks that a condition is given exactly when the model takes one.
+
+  Args:
+    values: the condition, or None.
+    condition_shape: the model's (K,) or (h, w, k), or None.
+
+  Returns:
+    bool: whether there is a condition to pass on.
+
+  Raises:
+    ValueError: a condition missing for a model that takes one (naming
+      its shape), or given to a model that takes none.
+  """
+  if condition_shape is None:
+    if values is not None:
+      raise ValueError("This model takes no condition (condition_shape="
+                       "None); condition must be None.")
+    return False
+  if values is None:
+    raise ValueError(f"This model is conditioned on a condition of shape "
+                     f"{_condition_expected(condition_shape)}: condition is "
+                     f"required.")
+  return True
+
+
 def condition(values, condition_shape, dtype, batch_size):
   """Validates the condition of a model with `condition_shape` (None: the model takes none).
 
@@ -300,15 +326,9 @@ def condition(values, condition_shape, dtype, batch_size):
       unknown while tracing, raise `tf.errors.InvalidArgumentError` with
       the same message.
   """
-  if condition_shape is None:
-    if values is not None:
-      raise ValueError("This model takes no condition (condition_shape="
-                       "None); condition must be None.")
+  if not condition_given(values, condition_shape):
     return None
   expected = _condition_expected(condition_shape)
-  if values is None:
-    raise ValueError(f"This model is conditioned on a condition of shape "
-                     f"{expected}: condition is required.")
   values = tf.convert_to_tensor(values)
   if not (values.dtype.is_integer or values.dtype.is_floating):
     raise ValueError(f"condition must have an integer or float dtype; got "
