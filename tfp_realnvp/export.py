@@ -1,6 +1,7 @@
 """SavedModel export with batch-major signatures that TF Serving can answer."""
 
 import datetime
+import functools
 import os
 import re
 import uuid
@@ -311,7 +312,11 @@ def write_warmup_requests(version_dir, model, model_name):
 def _by_name(fn, signature):
   """`fn` called with its arguments by the names of `signature`'s specs (a model with a condition and no labels skips `labels`)."""
   names = [spec.name for spec in signature]
-  return lambda *args: fn(**dict(zip(names, args)))
+
+  @functools.wraps(fn)  # Its name names the signature's graph functions.
+  def called_by_name(*args):
+    return fn(**dict(zip(names, args)))
+  return called_by_name
 
 
 def _endpoints(model):
