@@ -12,7 +12,9 @@ def request_body(signature_name, **inputs):
 
   Example: `request_body("sample", temperature=[0.8, 0.8], labels=[3, 7])`
   gives `{"signature_name": "sample", "instances": [{"temperature": 0.8,
-  "labels": 3}, {"temperature": 0.8, "labels": 7}]}`.
+  "labels": 3}, {"temperature": 0.8, "labels": 7}]}`; a model with a
+  condition takes `condition=` (one per row, e.g. [N, 7, 7, 1]) the same
+  way.
 
   Args:
     signature_name: "log_prob", "discrete_log_prob", "sample", "encode",
