@@ -125,16 +125,35 @@ def test_one_condition_gives_any_number_of_samples():
     model.sample(3, condition=np.repeat(condition, 2, 0))
 
 
-def test_the_distribution_with_a_condition_is_the_model(float64_policy):
-  model = conditioned_model("vector")
-  condition = random_condition((5,), 2)
+@pytest.mark.parametrize("kind", CONDITIONS)
+def test_the_distribution_with_a_condition_is_the_model(float64_policy, kind):
+  model = conditioned_model(kind)
+  condition = random_condition(model.condition_shape, 2)
+  labels = labels_for(model, 2)
   pixels = random_pixels(2, shape=RGB_SHAPE)
-  distribution = model.distribution(condition=condition)
+  distribution = model.distribution(labels, condition)
   assert distribution.batch_shape == [2]
   np.testing.assert_allclose(distribution.log_prob(pixels),
-                             model.log_prob(pixels, condition=condition),
+                             model.log_prob(pixels, labels, condition),
                              rtol=1e-12)
   assert distribution.sample(4, seed=1).shape == (4, 2) + RGB_SHAPE
+  # Images [4, 2, ...]: each of the 4 rows scored with each member's condition.
+  images = random_pixels(8, seed=5, shape=RGB_SHAPE).reshape(
+      (4, 2) + RGB_SHAPE)
+  np.testing.assert_allclose(
+      distribution.log_prob(images)[:, 1],
+      model.log_prob(images[:, 1], None if labels is None else
+                     np.repeat(labels[1:], 4), np.repeat(condition[1:], 4, 0)),
+      rtol=1e-9)
+
+
+def test_the_loader_keeps_a_float64_model_s_precision(float64_policy):
+  model = conditioned_model("image")
+  pixels = random_pixels(2, shape=RGB_SHAPE)
+  condition = random_condition(model.condition_shape, 2) * (1 + 1e-12)
+  np.testing.assert_allclose(
+      loading.from_keras(model).log_prob(pixels, condition=condition),
+      model.log_prob(pixels, condition=condition), rtol=1e-13)
 
 
 BAD_CONDITIONS = {
@@ -314,6 +333,14 @@ def test_train_with_a_condition_writes_its_grids_and_serves_it(tmp_path,
   assert main(["evaluate", str(run / "model.keras"), "--dataset",
                "mnist_bundled", "--verbose", "0"]) == 2
   assert "pass the --condition it was trained with" in capsys.readouterr().err
+  # Another task of the same shape is not the recorded one.
+  assert main(["evaluate", version, "--dataset", "mnist_bundled",
+               "--condition", "masked:top", "--verbose", "0"]) == 2
+  assert ("trained with --condition masked:bottom; got --condition "
+          "masked:top" in capsys.readouterr().err)
+  # A sample grid needs conditions: the command says where they are.
+  assert main(["sample", version, "--output", str(tmp_path / "grid.png")]) == 2
+  assert "train writes their grid (conditions.png)" in capsys.readouterr().err
 
 
 def test_a_task_that_does_not_fit_is_refused_before_anything_is_written(
@@ -427,9 +454,28 @@ def test_fit_reads_pairs_and_dicts_and_the_keras_file_keeps_the_condition(
                                     num_scales=1, num_coupling_layers=1,
                                     num_res_blocks=0, filters=4)
   pairs_model.compile()
-  history = pairs_model.fit(tf.data.Dataset.from_tensor_slices(
-      (images, examples["condition"])).batch(4), epochs=1, verbose=0)
+  pairs = tf.data.Dataset.from_tensor_slices(
+      (images, examples["condition"])).batch(4)
+  history = pairs_model.fit(pairs, epochs=1, verbose=0)
   assert math.isfinite(history.history["bits_per_dim"][0])
+  # predict reads the pairs too: bits/dim of each image given its condition.
+  np.testing.assert_allclose(
+      pairs_model.predict(pairs, verbose=0),
+      pairs_model.bits_per_dim(images, condition=examples["condition"]),
+      rtol=1e-5)
+
+
+def test_a_model_with_an_image_condition_reloads_from_a_keras_file(tmp_path):
+  """The conditioning network's convolutions per resolution (nested lists of layers) are saved and restored."""
+  model = conditioned_model("image", dtype="float32")
+  model.save(tmp_path / "model.keras")
+  reloaded = keras.models.load_model(tmp_path / "model.keras")
+  pixels = random_pixels(2, shape=RGB_SHAPE).astype(np.float32)
+  condition = random_condition((2, 3, 2), 2).astype(np.float32)
+  np.testing.assert_allclose(reloaded.log_prob(pixels, condition=condition),
+                             model.log_prob(pixels, condition=condition),
+                             rtol=1e-6)
+  assert len(reloaded.conditioning_network.weights) == 8
 
 
 @keras.saving.register_keras_serializable(package="tests")

@@ -115,7 +115,8 @@ def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
       trained with, so that its validation split is the same).
     condition: the condition task of a model with a condition
       (`tfp_realnvp.conditions.parse`); "" for the one a SavedModel's
-      provenance records, or none.
+      provenance records, or none. A task other than the recorded one is
+      refused.
 
   Returns:
     The dict of `evaluate_bits_per_dim` without `per_image`, plus `dataset`
@@ -124,6 +125,8 @@ def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
   Raises:
     ValueError: unknown data set or split; a model whose image shape or
       classes do not fit the data set (a SavedModel's own check, quoted);
+      a condition task other than the one the SavedModel records, or one
+      that does not fit the model (`check_compatible`);
       as `evaluate_bits_per_dim`.
     NonFiniteResultError (a ValueError): a NaN or infinite bits/dim; the
       message names `model_path`.
@@ -133,8 +136,12 @@ def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
   dataset_spec = data.spec(dataset, options, data_dir, download)
   split = split or dataset_spec.eval_split
   model = loading.load(model_path, config_path)
-  condition = condition or (model.info or {}).get("provenance", {}).get(
-      "condition", "")
+  recorded = (model.info or {}).get("provenance", {}).get("condition", "")
+  if condition and recorded and condition != recorded:
+    raise ValueError(f"The model was trained with --condition {recorded}; "
+                     f"got --condition {condition}. Leave it out to use the "
+                     f"recorded one.")
+  condition = condition or recorded
   task = conditions.parse(condition) if condition else None
   check_compatible(model, dataset, options, task)
   batches = data.pipeline(dataset, split, batch_size, training=False,

@@ -319,7 +319,7 @@ class TrainedModel(abc.ABC):
             f"tensor [N] with values in [0, {self.num_classes or 'K'}).")
       args["labels"] = tf.cast(labels, tf.int64)
     if validation.condition_given(condition, self.condition_shape):
-      args["condition"] = tf.cast(condition, tf.float32)
+      args["condition"] = tf.convert_to_tensor(condition)
     return args
 
 
@@ -419,6 +419,8 @@ class _SavedModelBacked(TrainedModel):
     if name not in self._signatures:
       raise ValueError(f"The SavedModel has no {name!r} signature; it was not "
                        f"written by export_saved_model.")
+    if "condition" in inputs:  # The signatures take float32 conditions.
+      inputs["condition"] = tf.cast(inputs["condition"], tf.float32)
     return self._signatures[name](**inputs)[output]
 
   def log_prob(self, images, labels=None, condition=None):

@@ -245,7 +245,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
     Args:
       name: "cifar10", "celeb_a", "imagenet32", "imagenet64", "mnist",
-        "mnist_bundled" or "mnist_bundled_paper" (`presets.PRESET_NAMES`).
+        "mnist_bundled", "mnist_bundled_super_resolution" or
+        "mnist_bundled_paper" (`presets.PRESET_NAMES`).
       compile: whether to compile with the preset's optimizer: Adam at its
         learning rate, gradient-norm clipping and schedule (a cosine
         schedule spans the preset's epochs over the full train split at its
@@ -646,6 +647,12 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
     replica = 0 if context is None else context.replica_id_in_sync_group
     seed += tf.stack([0, tf.cast(replica, tf.int32)])
     return uniform_noise(tf.shape(pixels), seed, self.dtype)
+
+  def predict_step(self, data):
+    """Per-example bits/dim [N] of a batch of images, (images, labels or condition) or a dict (`call`)."""
+    images, second, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return self(images if second is None else (images, second),
+                training=False)
 
   def train_step(self, data):
     """One optimizer step on a batch of integer pixels (and labels, condition), dequantized here."""

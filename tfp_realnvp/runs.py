@@ -252,6 +252,18 @@ class RunConfig:
       return None
     return task.condition_shape(self.data_spec().image_shape)
 
+  def condition_suffix(self):
+    """The part of a default model name that names the condition task.
+
+    Returns:
+      str: "" without a task, else "_" and the task's spec with characters
+      other than letters, digits, "_", "-" and "." as "_" (e.g.
+      "_downsampled_4").
+    """
+    task = self.condition_task()
+    return "" if task is None else "_" + re.sub(r"[^A-Za-z0-9_.-]", "_",
+                                                task.spec)
+
   def _with_condition(self, dataset):
     """`dataset` with the task's condition (dicts `tfp_realnvp.conditions.with_condition`), or as it is."""
     task = self.condition_task()

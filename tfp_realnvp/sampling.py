@@ -113,10 +113,18 @@ def draw_sample_grid(model, temperatures=(DEFAULT_TEMPERATURE,), labels=None,
       a seed that is not an int or None; labels and num_samples both given;
       labels for an unconditional model, labels that are not ints or lie
       outside [0, K); num_samples without labels for a conditional model, or
-      no labels for a conditional SavedModel whose class count is unknown.
+      no labels for a conditional SavedModel whose class count is unknown;
+      a model with a condition (`condition_shape`: its samples need one
+      each, `tfp_realnvp.conditions.condition_grid` draws them).
     tf.errors.InvalidArgumentError: labels out of range for such a
       SavedModel (its own check names the range).
   """
+  if getattr(model, "condition_shape", None) is not None:
+    raise ValueError(
+        f"The model is conditioned on a condition of shape "
+        f"{list(model.condition_shape)}: its samples need one per sample. "
+        f"train writes their grid (conditions.png); in Python, "
+        f"model.sample(temperature, condition=...).")
   temperatures = [float(t)
                   for t in validation.temperature_values(temperatures)]
   if num_columns is None:

@@ -4,7 +4,6 @@ import dataclasses
 import logging
 import math
 import os
-import re
 import time
 
 import keras
@@ -417,7 +416,5 @@ def _tensorboard_callbacks(config, strategy, log_dir):
 
 def _default_model_name(config):
   suffix = "_conditional" if config.conditional else ""
-  task = config.condition_task()
-  if task is not None:
-    suffix += "_" + re.sub(r"[^A-Za-z0-9_.-]", "_", task.spec)
-  return f"real_nvp_{data.short_name(config.dataset)}{suffix}"
+  return (f"real_nvp_{data.short_name(config.dataset)}{suffix}"
+          f"{config.condition_suffix()}")

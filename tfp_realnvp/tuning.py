@@ -366,7 +366,8 @@ def tune(config):
                                     return_dict=True)["bits_per_dim"]
   saved_model = export_saved_model(
       best, config.export_dir,
-      config.model_name or f"real_nvp_{config.dataset}_tuned",
+      config.model_name or
+      f"real_nvp_{config.dataset}{config.condition_suffix()}_tuned",
       provenance={"job": "tune", "dataset": config.dataset,
                   "condition": config.condition, "tuner": config.tuner, "epochs": config.epochs,
                   "hyperparameters": rows[0]["hyperparameters"],

@@ -72,7 +72,8 @@ class ConditioningNetwork(keras.layers.Layer):
       if not encoder.built:
         encoder.build((None, *self.condition_shape))
       shape = encoder.compute_output_shape((None, *self.condition_shape))
-      self.features_shape = check_condition_shape(shape[1:], image_shape)
+      self.features_shape = check_condition_shape(
+          shape[1:], image_shape, what="the condition_encoder's output shape")
     self.image_shape = tuple(int(d) for d in image_shape)
     self.num_scales = int(num_scales)
     self.depth = int(depth)
@@ -122,11 +123,15 @@ class ConditioningNetwork(keras.layers.Layer):
     """Returns the dict (H_j, W_j) -> features described in the class docstring.
 
     Raises:
-      ValueError: class_one_hot missing when `num_classes` was given.
+      ValueError: class_one_hot missing when `num_classes` was given, or
+        given when it was not.
     """
-    if class_one_hot is None and self.num_classes is not None:
-      raise ValueError("This conditioning network also takes a class label: "
-                       f"class_one_hot [N, {self.num_classes}] is required.")
+    if (class_one_hot is None) != (self.num_classes is None):
+      raise ValueError(
+          "This conditioning network takes no class label (num_classes="
+          "None)." if self.num_classes is None else
+          "This conditioning network also takes a class label: "
+          f"class_one_hot [N, {self.num_classes}] is required.")
     if self.encoder is not None:
       condition = self.encoder(condition)
     if self.is_image:
@@ -168,13 +173,15 @@ class ConditioningNetwork(keras.layers.Layer):
     return config
 
 
-def check_condition_shape(condition_shape, image_shape):
+def check_condition_shape(condition_shape, image_shape,
+                          what="condition_shape"):
   """The condition shape as a tuple of ints, checked against the image shape.
 
   Args:
     condition_shape: (K,) (a vector) or (h, w, k) (an image), positive
       ints.
     image_shape: (H, W, C) of the model's images.
+    what: the name of the shape in the error messages.
 
   Returns:
     tuple of ints.
@@ -189,7 +196,7 @@ def check_condition_shape(condition_shape, image_shape):
   except (TypeError, ValueError):
     shape = ()
   if len(shape) not in (1, 3) or min(shape, default=0) < 1:
-    raise ValueError(f"condition_shape must be (K,) for a vector condition or "
+    raise ValueError(f"{what} must be (K,) for a vector condition or "
                      f"(h, w, k) for an image condition, positive ints; got "
                      f"{condition_shape!r}.")
   if len(shape) == 3:
@@ -199,5 +206,5 @@ def check_condition_shape(condition_shape, image_shape):
         divisors = [d for d in range(1, size + 1) if size % d == 0]
         raise ValueError(
             f"An image condition's {name} must divide the image {name} "
-            f"{size} (one of {divisors}); got condition_shape {shape}.")
+            f"{size} (one of {divisors}); got {what} {shape}.")
   return shape
