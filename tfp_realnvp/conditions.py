@@ -137,6 +137,21 @@ class ConditionTask:
     return self._show(np.asarray(condition), tuple(image_shape))
 
 
+def optional(spec):
+  """The task `spec` names, or None for "" (no condition).
+
+  Args:
+    spec: "" or a string `parse` reads.
+
+  Returns:
+    A `ConditionTask`, or None.
+
+  Raises:
+    ConditionError: as `parse`.
+  """
+  return parse(spec) if spec else None
+
+
 @dataclasses.dataclass(frozen=True)
 class Downsampled(ConditionTask):
   """Super-resolution: the condition is the image average-pooled by `factor`, (H/F, W/F, C).
@@ -360,5 +375,5 @@ def write_condition_grids(model, task, images, samples_path, conditions_path,
 
 __all__ = ["CONDITION_GRID_POOL", "CONDITION_GRID_ROWS", "ConditionError", "ConditionTask", "Downsampled",
            "Grayscale", "MASK_REGIONS", "Masked", "SAMPLES_PER_CONDITION",
-           "TASKS", "condition_grid", "parse", "with_condition",
+           "TASKS", "condition_grid", "optional", "parse", "with_condition",
            "write_condition_grids"]

@@ -142,7 +142,7 @@ def evaluate(model_path, dataset, split=None, batch_size=256, num_samples=1,
                      f"got --condition {condition}. Leave it out to use the "
                      f"recorded one.")
   condition = condition or recorded
-  task = conditions.parse(condition) if condition else None
+  task = conditions.optional(condition)
   check_compatible(model, dataset, options, task)
   batches = data.pipeline(dataset, split, batch_size, training=False,
                           data_dir=data_dir, download=download,

@@ -629,9 +629,8 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
   def _dequantize(self, data):
     """Turns a batch of integer pixels (and labels, condition) into Keras inputs: validated pixels, floored, and the base noise to dequantize them with."""
-    images, second, _ = keras.utils.unpack_x_y_sample_weight(data)
     pixels, class_labels, condition = self._validated(*self._split_inputs(
-        images if second is None else (images, second)))
+        _model_inputs(data)))
     inputs = {_PIXELS: tf.floor(pixels),
               _NOISE: self._dequantization_noise(pixels)}
     if class_labels is not None:
@@ -650,9 +649,7 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
 
   def predict_step(self, data):
     """Per-example bits/dim [N] of a batch of images, (images, labels or condition) or a dict (`call`)."""
-    images, second, _ = keras.utils.unpack_x_y_sample_weight(data)
-    return self(images if second is None else (images, second),
-                training=False)
+    return self(_model_inputs(data), training=False)
 
   def train_step(self, data):
     """One optimizer step on a batch of integer pixels (and labels, condition), dequantized here."""
@@ -728,6 +725,12 @@ class RealNVP(BuildWithoutDataBatch, keras.Model):
       config["condition_encoder"] = keras.saving.serialize_keras_object(
           encoder)
     return config
+
+
+def _model_inputs(data):
+  """A data set's element without sample weights: images, (images, labels or condition), or a dict."""
+  images, second, _ = keras.utils.unpack_x_y_sample_weight(data)
+  return images if second is None else (images, second)
 
 
 def _built(network, event_shape, networks):

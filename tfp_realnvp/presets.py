@@ -105,13 +105,13 @@ class Preset:
       `condition_shape` (the `condition` task's, else None).
     """
     image_shape = data.image_shape(self.dataset)
+    task = conditions.optional(self.condition)
     return dict(image_shape=image_shape,
                 num_classes=(data.num_classes(self.dataset)
                              if self.conditional else None),
                 config=self.model,
-                condition_shape=(conditions.parse(self.condition)
-                                 .condition_shape(image_shape)
-                                 if self.condition else None))
+                condition_shape=(None if task is None else
+                                 task.condition_shape(image_shape)))
 
   def optimizer(self):
     """Adam with the preset's learning rate, schedule, clipping and weight averaging.

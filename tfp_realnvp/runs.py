@@ -235,7 +235,7 @@ class RunConfig:
     Raises:
       tfp_realnvp.conditions.ConditionError: a malformed `condition`.
     """
-    return conditions.parse(self.condition) if self.condition else None
+    return conditions.optional(self.condition)
 
   def condition_shape(self):
     """The model's `condition_shape`: the task's for the data set's image shape, or None.

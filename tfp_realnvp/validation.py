@@ -70,13 +70,27 @@ def _check_rank(tensor, rank, message):
   return tensor
 
 
+def _batch_shape_text(event_shape):
+  """"[N, H, W, C]": the expected shape of a batch of `event_shape` events, for messages."""
+  return "[" + ", ".join(["N", *map(str, event_shape)]) + "]"
+
+
+def _check_batch_size(tensor, batch_size, message):
+  """`tensor` after a check that its first dimension is `batch_size` (an int or scalar tensor); "{}" in `message` shows its shape."""
+  size_checked = _check_value(
+      lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)), tf.shape(tensor)[0],
+      _with_shape(message, tensor))
+  with tf.control_dependencies([size_checked]):
+    return tf.identity(tensor)
+
+
 def _check_shape(tensor, what, expected_event_shape):
   """Checks rank, event shape and N >= 1 of a batch [N, ...]; returns `tensor` with its shape made static.
 
   An empty batch is refused: the model's convolutions cannot run on one.
   What is unknown while tracing is checked when the graph runs.
   """
-  expected = "[" + ", ".join(["N", *map(str, expected_event_shape)]) + "]"
+  expected = _batch_shape_text(expected_event_shape)
   tensor = _check_rank(tensor, len(expected_event_shape) + 1,
                        f"{what} must have rank {len(expected_event_shape) + 1}"
                        f" {expected}; got shape {{}}.")
@@ -216,12 +230,9 @@ def noise(values, image_shape, dtype, batch_size):
     raise ValueError(f"noise must have a float dtype (U[0, 1) draws); got "
                      f"{values.dtype}.")
   values = _check_shape(values, "noise", image_shape)
-  size_checked = _check_value(
-      lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)), tf.shape(values)[0],
-      _with_shape("noise must have the shape of the images, one value per pixel "
-                  "value; got shape {}.", values))
-  with tf.control_dependencies([size_checked]):
-    values = tf.identity(values)
+  values = _check_batch_size(
+      values, batch_size, "noise must have the shape of the images, one value "
+      "per pixel value; got shape {}.")
   values = _check_value(lambda v: (v >= 0) & (v < 1), values,
                         "noise must lie in [0, 1) (U[0, 1) draws); got "
                         "values outside it or NaN.")
@@ -260,21 +271,13 @@ def labels(class_labels, num_classes, batch_size):
                      f"{class_labels.dtype}.")
   class_labels = _check_rank(class_labels, 1,
                              "labels must have rank 1 [N]; got shape {}.")
-  size_checked = _check_value(
-      lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)),
-      tf.shape(class_labels)[0], _with_shape(
-          "labels must have shape [N] with N the number of images; got "
-          "shape {}.", class_labels))
-  with tf.control_dependencies([size_checked]):
-    class_labels = tf.identity(class_labels)
+  class_labels = _check_batch_size(
+      class_labels, batch_size, "labels must have shape [N] with N the number "
+      "of images; got shape {}.")
   class_labels = _check_value(
       lambda l: (l >= 0) & (l < num_classes), class_labels,
       f"labels must lie in [0, {num_classes}); got values outside it.")
   return tf.cast(class_labels, tf.int32)
-
-
-def _condition_expected(condition_shape):
-  return "[" + ", ".join(["N", *map(str, condition_shape)]) + "]"
 
 
 def condition_given(values, condition_shape):
@@ -298,7 +301,7 @@ def condition_given(values, condition_shape):
     return False
   if values is None:
     raise ValueError(f"This model is conditioned on a condition of shape "
-                     f"{_condition_expected(condition_shape)}: condition is "
+                     f"{_batch_shape_text(condition_shape)}: condition is "
                      f"required.")
   return True
 
@@ -328,19 +331,16 @@ def condition(values, condition_shape, dtype, batch_size):
   """
   if not condition_given(values, condition_shape):
     return None
-  expected = _condition_expected(condition_shape)
   values = tf.convert_to_tensor(values)
   if not (values.dtype.is_integer or values.dtype.is_floating):
     raise ValueError(f"condition must have an integer or float dtype; got "
                      f"{values.dtype}.")
   values = _check_shape(values, "condition", tuple(condition_shape))
-  size_checked = _check_value(
-      lambda n: tf.equal(n, tf.cast(batch_size, n.dtype)), tf.shape(values)[0],
-      _with_shape(f"condition must have shape {expected} with N the number "
-                  f"of images; got shape {{}}.", values))
-  with tf.control_dependencies([size_checked]):
-    values = tf.cast(values, dtype)
-  values = _check_value(tf.math.is_finite, values,
+  values = _check_batch_size(
+      values, batch_size, f"condition must have shape "
+      f"{_batch_shape_text(condition_shape)} with N the number of images; "
+      f"got shape {{}}.")
+  values = _check_value(tf.math.is_finite, tf.cast(values, dtype),
                         "condition contains NaN or infinite values.")
   return tf.identity(values)
 
